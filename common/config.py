@@ -1,0 +1,173 @@
+"""Run configuration: frozen dataclasses, saved as ``config.json`` beside every run.
+
+Backbone spec, head options and training hyperparameters are separate dataclasses
+(MediaPipe Model Maker's split); overrides go through :func:`dataclasses.replace`. The CLI's
+flags are generated from these fields (see :mod:`transferkit.common.cli_options`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TASKS = ("multiclass", "multilabel", "regression")
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    """Which backbone and which weights.
+
+    Attributes:
+        name: Registry name, e.g. ``"mobilenet_v2"``.
+        weights: ``"default"`` (the backbone's pretrained source), ``None``/``"none"`` for
+            random init, a source name or a local path.
+        options: Contract overrides and builder options (``{"size": 96}``).
+    """
+
+    name: str = "mobilenet_v2"
+    weights: str | None = "default"
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """The classification head: a dense stack then the output layer.
+
+    Attributes:
+        units: Hidden Dense layer sizes, e.g. ``(128,)``.
+        activation: Activation of the hidden layers.
+        dropout: Dropout after each hidden layer (and before the output when no hidden).
+        pooling: ``"none"`` (backbone already pooled) or ``"flatten"`` (backbone gives a
+            spatial map, for the VGG16+Flatten recipe).
+        task: ``"multiclass"`` (softmax), ``"multilabel"`` (sigmoid) or ``"regression"``.
+    """
+
+    units: tuple[int, ...] = ()
+    activation: str = "relu"
+    dropout: float = 0.2
+    task: str = "multiclass"
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"head.task must be one of {TASKS}, got {self.task!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"head.dropout must be in [0, 1), got {self.dropout}")
+        object.__setattr__(self, "units", tuple(int(u) for u in self.units))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyperparameters for the two phases.
+
+    Attributes:
+        epochs: Phase 1 epochs (head on a frozen backbone).
+        fine_tune_epochs: Phase 2 epochs (0 = skip fine-tuning).
+        batch_size: Batch size for both phases and for feature extraction.
+        learning_rate: Head learning rate.
+        fine_tune_learning_rate: Head learning rate in phase 2.
+        backbone_lr_multiplier: Backbone LR = head LR × this (discriminative LRs).
+        unfreeze_top: Phase 2 unfreezes the top N layers with weights (0 = all) ...
+        unfreeze_from: ... or every layer from this named layer up.
+        embedding_cache: ``"auto"``, ``"memory"``, ``"disk"`` or ``"off"``. Features are
+            computed once while the backbone is frozen and augmentation is off.
+        early_stopping_patience: Epochs without val improvement before stopping (0 = off).
+        augment: Domain augmentation (image flip/rotate/zoom; audio noise/gain).
+        seed: Global seed (Python, NumPy, TF) and split seed.
+        tensorboard: Also write TensorBoard logs into the run directory.
+        label_smoothing: For multiclass cross-entropy.
+    """
+
+    epochs: int = 5
+    fine_tune_epochs: int = 0
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    fine_tune_learning_rate: float = 1e-4
+    backbone_lr_multiplier: float = 0.1
+    unfreeze_top: int = 0
+    unfreeze_from: str = ""
+    embedding_cache: str = "auto"
+    early_stopping_patience: int = 3
+    augment: bool = False
+    seed: int = 0
+    tensorboard: bool = False
+    label_smoothing: float = 0.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data is and how to split it.
+
+    Attributes:
+        train: Training source (folder of class folders, CSV, JSONL, ...).
+        validation: Optional validation source; else split off ``train``.
+        test: Optional test source; else split off ``train``.
+        validation_split: Fraction of ``train`` for validation when none given.
+        test_split: Fraction of ``train`` for test when none given.
+        limit: Use at most this many training examples (0 = all), stratified.
+        read: Column names, encoding and task for tabular sources.
+    """
+
+    train: str = ""
+    validation: str = ""
+    test: str = ""
+    validation_split: float = 0.1
+    test_split: float = 0.1
+    limit: int = 0
+    path_column: str = "path"
+    text_column: str = "text"
+    label_column: str = "label"
+    encoding: str = "utf-8"
+    label_separator: str = ""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything needed to reproduce a run; written to ``<run>/config.json``."""
+
+    domain: str = ""
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    recipe: str = ""
+
+
+_NESTED = {"backbone": BackboneConfig, "head": HeadConfig, "train": TrainConfig, "data": DataConfig}
+
+
+def to_dict(config: RunConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def from_dict(raw: dict[str, Any]) -> RunConfig:
+    """Rebuild a RunConfig, rejecting unknown fields with a message naming them."""
+    kwargs = {}
+    for key, value in raw.items():
+        if key in _NESTED:
+            cls = _NESTED[key]
+            known = {f.name for f in dataclasses.fields(cls)}
+            unknown = set(value) - known
+            if unknown:
+                raise ValueError(f"config.{key}: unknown field(s) {sorted(unknown)}")
+            kwargs[key] = cls(**value)
+        elif key in {"domain", "recipe"}:
+            kwargs[key] = value
+        else:
+            raise ValueError(f"config: unknown field {key!r}")
+    return RunConfig(**kwargs)
+
+
+def save_config(config: RunConfig, path: Path) -> None:
+    from transferkit.common.io import atomic_write_text
+
+    atomic_write_text(Path(path), json.dumps(to_dict(config), indent=2, sort_keys=True) + "\n")
+
+
+def load_config(path: Path) -> RunConfig:
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read run config ({exc})") from exc
+    return from_dict(raw)
