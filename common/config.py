@@ -76,7 +76,6 @@ class TrainConfig:
         augment: Domain augmentation (image flip/rotate/zoom; audio noise/gain).
         seed: Global seed (Python, NumPy, TF) and split seed.
         tensorboard: Also write TensorBoard logs into the run directory.
-        label_smoothing: For multiclass cross-entropy.
     """
 
     epochs: int = 5
@@ -92,7 +91,6 @@ class TrainConfig:
     augment: bool = False
     seed: int = 0
     tensorboard: bool = False
-    label_smoothing: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -53,3 +53,20 @@ class AudioContract:
 
 
 Contract = ImageContract | TextContract | AudioContract
+
+
+_CONTRACT_TYPES = {cls.__name__: cls for cls in (ImageContract, TextContract, AudioContract)}
+
+
+def contract_to_dict(contract: Contract) -> dict:
+    import dataclasses
+
+    return {"type": type(contract).__name__, **dataclasses.asdict(contract)}
+
+
+def contract_from_dict(raw: dict) -> Contract:
+    raw = dict(raw)
+    kind = raw.pop("type", None)
+    if kind not in _CONTRACT_TYPES:
+        raise ValueError(f"unknown contract type {kind!r}")
+    return _CONTRACT_TYPES[kind](**raw)

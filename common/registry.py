@@ -184,7 +184,8 @@ def create_backbone(name: str, weights: Any = "default", **overrides):
         spec.contract, **{k: v for k, v in overrides.items() if k in contract_fields})
     options = {k: v for k, v in overrides.items() if k not in contract_fields}
     model = spec.builder(weights=weights, contract=contract, **options)
-    model._transferkit_contract = contract  # read by the pipeline and by save/reload
+    if getattr(model, "_transferkit_contract", None) is None:  # a builder may refine it
+        model._transferkit_contract = contract  # read by the pipeline and by save/reload
     return model
 
 

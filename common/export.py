@@ -1,0 +1,59 @@
+"""Export a trained model into its run directory: SavedModel, weights ``.h5``, ``.keras``.
+
+Every artefact is written to a temporary sibling and renamed into place, so a crash
+mid-export never leaves a half-written model where a good one was.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from transferkit.common.freezing import all_trainable
+from transferkit.common.io import atomic_path
+from transferkit.common.keras import keras
+
+SAVED_MODEL = "saved_model"
+WEIGHTS = "model_weights.h5"
+KERAS_FILE = "model.keras"
+
+
+def plain_model(model: keras.Model) -> keras.Model:
+    """The same layers as a plain functional model (no training-only subclass)."""
+    return keras.Model(model.inputs, model.outputs, name="transferkit_model")
+
+
+def export_model(model: keras.Model, run_dir: Path, serving: keras.Model | None = None) -> dict:
+    """Write the weights, the SavedModel (of ``serving`` when the domain wraps raw input)
+    and, where the layers serialise, a full ``.keras`` file.
+
+    Returns:
+        ``{artefact: path or "skipped: reason"}`` for the model card and metrics.json.
+    """
+    run_dir = Path(run_dir)
+    written = {}
+    with atomic_path(run_dir / WEIGHTS) as tmp, all_trainable(model):
+        model.save_weights(str(tmp), save_format="h5")
+    written["weights"] = WEIGHTS
+    target = serving if serving is not None else plain_model(model)
+    with atomic_path(run_dir / SAVED_MODEL) as tmp:
+        target.save(str(tmp), save_format="tf", include_optimizer=False)
+    written["saved_model"] = SAVED_MODEL
+    written["keras"] = _try_keras_file(plain_model(model), run_dir / KERAS_FILE)
+    return written
+
+
+def _try_keras_file(model: keras.Model, path: Path) -> str:
+    # Hub layers and HF main layers don't serialise to .keras; the weights file and the
+    # SavedModel still carry everything, so this is reported, not fatal.
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")  # keras wants the suffix
+    try:
+        model.save(str(tmp))
+        os.replace(tmp, path)
+        return KERAS_FILE
+    except Exception as exc:  # noqa: BLE001
+        print(f"[transferkit] .keras export skipped: {type(exc).__name__}: {str(exc)[:200]}",
+              file=sys.stderr)
+        return f"skipped: {type(exc).__name__}"
+    finally:
+        tmp.unlink(missing_ok=True)

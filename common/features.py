@@ -1,0 +1,105 @@
+"""The embedding cache: run a frozen backbone once, then train the head on its features.
+
+``fit(epochs=10)`` over a frozen base runs the backbone ten times; computing features once
+(in memory, or memory-mapped on disk for large sets) runs it once. Features on disk are
+keyed by a fingerprint, so an interrupted run resumes without recomputing them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from transferkit.common.io import atomic_path, atomic_write_text
+
+MEMORY_LIMIT_BYTES = 1 << 30  # "auto" goes to disk above 1 GiB of features
+
+
+def fingerprint(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def choose_mode(mode: str, n_items: int, feature_shape: tuple) -> str:
+    """Resolve ``"auto"`` to ``"memory"`` or ``"disk"`` by the features' size."""
+    if mode != "auto":
+        return mode
+    nbytes = 4 * n_items * int(np.prod(feature_shape))
+    return "disk" if nbytes > MEMORY_LIMIT_BYTES else "memory"
+
+
+def extract_features(backbone, dataset, n_items: int, *, mode: str = "memory",
+                     path: Path | None = None, key: str = "", desc: str = "features"):
+    """Backbone features for every item of an (unshuffled, unaugmented) batched dataset.
+
+    Args:
+        backbone: tf_keras model, inputs -> features.
+        dataset: Batched ``tf.data`` of model inputs (no targets).
+        n_items: Number of items (for the progress bar and the on-disk array).
+        mode: ``"memory"`` or ``"disk"``.
+        path: ``.npy`` file for ``"disk"``; reused when its key matches.
+        key: Fingerprint of backbone weights + items + pipeline.
+
+    Returns:
+        ``np.ndarray`` (memory-mapped for disk mode) of shape ``[n_items, *feature_shape]``.
+    """
+    if mode == "disk":
+        if path is None:
+            raise ValueError("disk embedding cache needs a path")
+        meta = Path(str(path) + ".json")
+        if path.exists() and meta.exists() and json.loads(meta.read_text()).get("key") == key:
+            return np.load(path, mmap_mode="r")
+    out = None
+    row = 0
+    call = _predict_fn(backbone)
+    bar = tqdm(total=n_items, desc=desc, unit="item", leave=False, mininterval=1.0)
+    with _maybe_atomic(path if mode == "disk" else None) as tmp:
+        for batch in dataset:
+            feats = call(batch).numpy()
+            if out is None:
+                out = _allocate(mode, tmp, (n_items, *feats.shape[1:]))
+            out[row:row + len(feats)] = feats
+            row += len(feats)
+            bar.update(len(feats))
+        bar.close()
+        if row != n_items:
+            raise RuntimeError(f"feature extraction saw {row} items, expected {n_items}")
+        if mode == "disk":
+            out.flush()
+            del out
+    if mode == "disk":
+        atomic_write_text(Path(str(path) + ".json"), json.dumps({"key": key, "n": n_items}))
+        return np.load(path, mmap_mode="r")
+    return out
+
+
+def _predict_fn(backbone):
+    from transferkit.common.keras import tf
+
+    # A traced call beats model.predict's per-call overhead for many small batches.
+    return tf.function(lambda x: backbone(x, training=False), reduce_retracing=True)
+
+
+def _allocate(mode, tmp, shape):
+    if mode == "disk":
+        return np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+    return np.empty(shape, np.float32)
+
+
+class _Null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _maybe_atomic(path):
+    return atomic_path(path) if path is not None else _Null()
+
+
+def feature_batches(n: int, batch_size: int) -> int:
+    return math.ceil(n / batch_size)

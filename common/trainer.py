@@ -1,0 +1,169 @@
+"""The two-phase trainer: frozen-feature head training, then optional fine-tuning.
+
+Data flows one way: source -> preprocessing (domain) -> backbone -> head -> trainer ->
+export. Phase 1 trains the head on a frozen backbone, through the embedding cache when
+augmentation is off. Phase 2 unfreezes the top of the backbone and fine-tunes with a lower,
+discriminative learning rate, BatchNorm kept in inference mode.
+
+Example:
+    >>> result = train_run(RunConfig(domain="vision", data=DataConfig(train="flowers/")),
+    ...                    "runs/flowers")  # doctest: +SKIP
+    >>> result.metrics["test"]["accuracy"]  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from transferkit.common import callbacks as cb
+from transferkit.common import phases
+from transferkit.common.config import RunConfig, save_config
+from transferkit.common.contracts import contract_to_dict
+from transferkit.common.data import load_splits
+from transferkit.common.domain import PipelineOptions, get_domain
+from transferkit.common.evaluate import evaluate_predictions, headline
+from transferkit.common.export import export_model
+from transferkit.common.heads import build_head, join
+from transferkit.common.io import atomic_write_text
+from transferkit.common.labels import LabelCodec
+from transferkit.common.registry import create_backbone, get_backbone_spec
+from transferkit.common.seed import set_global_seed
+from transferkit.common.splits import Splits
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    metrics: dict
+    labels: tuple
+    model: object = None
+
+
+def _log(msg: str) -> None:
+    print(f"[transferkit] {msg}", file=sys.stderr, flush=True)
+
+
+def _resolve_domain(config: RunConfig, backbone) -> str:
+    if config.domain:
+        return config.domain
+    if backbone is None:
+        return get_backbone_spec(config.backbone.name).domain
+    raise ValueError("config.domain is required with a custom backbone model")
+
+
+def _build_backbone(config: RunConfig):
+    weights = config.backbone.weights
+    weights = None if isinstance(weights, str) and weights.lower() == "none" else weights
+    return create_backbone(config.backbone.name, weights=weights, **config.backbone.options)
+
+
+def _write_run_files(run_dir: Path, config: RunConfig, codec: LabelCodec, contract) -> None:
+    save_config(config, run_dir / "config.json")
+    atomic_write_text(run_dir / "labels.txt", "\n".join(codec.names) + "\n")
+    atomic_write_text(run_dir / "contract.json", json.dumps(
+        {"contract": contract_to_dict(contract), "task": codec.task,
+         "separator": codec.separator}, indent=2))
+
+
+def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backbone=None,
+              verbose: int | None = None, resume: bool = False) -> RunResult:
+    """Train, evaluate and export one run into ``out_dir`` (the run directory).
+
+    Args:
+        config: The run's configuration; saved as ``config.json``.
+        out_dir: Run directory; created if needed.
+        splits: Pre-split examples; else read and split from ``config.data``.
+        backbone: A prebuilt tf_keras backbone (inputs -> features); else built from
+            ``config.backbone`` through the registry.
+        verbose: Keras verbosity; default 1 on a terminal, 2 otherwise.
+        resume: Continue an interrupted run in ``out_dir`` from its checkpoints.
+
+    Returns:
+        :class:`RunResult` with the metrics that were written to ``metrics.json``.
+    """
+    started = time.perf_counter()
+    set_global_seed(config.train.seed)
+    run_dir = Path(out_dir)
+    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    domain_name = _resolve_domain(config, backbone)
+    config = dataclasses.replace(config, domain=domain_name)
+    domain = get_domain(domain_name)
+    if splits is None:
+        splits = load_splits(config, domain)
+    codec = LabelCodec.fit(splits.train.labels, config.head.task, config.data.label_separator)
+    if backbone is None:
+        backbone = _build_backbone(config)
+    contract = backbone._transferkit_contract
+    _write_run_files(run_dir, config, codec, contract)
+    _log(f"{domain_name}: {len(splits.train)} train / {len(splits.validation)} validation / "
+         f"{len(splits.test) if splits.test else 0} test examples, {codec.num_outputs} outputs")
+    ctx = phases.PhaseContext(
+        config=config, run_dir=run_dir, domain=domain, contract=contract, codec=codec,
+        splits=splits, backbone=backbone,
+        verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2),
+        resume=resume)
+    head = build_head(tuple(backbone.output_shape[1:]), config.head, codec.num_outputs)
+    timing, cached = {}, None
+    t0 = time.perf_counter()
+    cached = phases.train_head(ctx, head)
+    timing["phase1_s"] = round(time.perf_counter() - t0, 2)
+    model = join(backbone, head)
+    if config.train.fine_tune_epochs > 0:
+        t0 = time.perf_counter()
+        phases.fine_tune(ctx, model)
+        timing["phase2_s"] = round(time.perf_counter() - t0, 2)
+        cached = None  # the backbone changed: cached features are stale
+    metrics = _evaluate(ctx, model, head, cached)
+    t0 = time.perf_counter()
+    serving = domain.serving_model(model, contract) if domain.serving_model else None
+    metrics["exported"] = export_model(model, run_dir, serving)
+    timing["export_s"] = round(time.perf_counter() - t0, 2)
+    timing["total_s"] = round(time.perf_counter() - started, 2)
+    metrics["timing"] = timing
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    _write_model_card(run_dir, config, metrics)
+    for split in ("validation", "test"):
+        if split in metrics:
+            _log(f"{split}: {headline(metrics[split])}")
+    return RunResult(run_dir=run_dir, metrics=metrics, labels=codec.names, model=model)
+
+
+def _evaluate(ctx: "phases.PhaseContext", model, head, cached) -> dict:
+    out = {"task": ctx.codec.task, "backbone": ctx.config.backbone.name,
+           "weights": str(ctx.config.backbone.weights)}
+    for split in ("validation", "test"):
+        examples = getattr(ctx.splits, split)
+        if examples is None or len(examples) == 0:
+            continue
+        targets = ctx.codec.encode(examples.labels)
+        if cached is not None and split in cached:
+            outputs = head.predict(cached[split], batch_size=1024, verbose=0)
+        else:
+            ds = ctx.domain.make_dataset(examples.items, None, ctx.contract,
+                                         PipelineOptions(batch_size=ctx.feature_batch_size))
+            outputs = model.predict(ds, verbose=0)
+        out[split] = evaluate_predictions(ctx.codec, targets, np.asarray(outputs))
+    return out
+
+
+def _write_model_card(run_dir: Path, config: RunConfig, metrics: dict) -> None:
+    try:
+        spec = get_backbone_spec(config.backbone.name)
+        licence, about = spec.licence or "see the backbone's source", spec.description
+    except KeyError:
+        licence, about = "user-supplied model", "custom backbone"
+    lines = [f"# Model card: {run_dir.name}", "",
+             f"- Backbone: `{config.backbone.name}` ({about})",
+             f"- Weights: `{config.backbone.weights}`; licence: {licence}",
+             f"- Task: {config.head.task}; head units {list(config.head.units)}",
+             f"- Data: `{config.data.train}`"]
+    for split in ("validation", "test"):
+        if split in metrics:
+            lines.append(f"- {split}: {headline(metrics[split])}")
+    atomic_write_text(run_dir / "MODEL_CARD.md", "\n".join(lines) + "\n")

@@ -1,0 +1,120 @@
+"""Image sources (class folders, CSV of path,label) and the tf.data pipeline."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from transferkit.common.domain import Examples, PipelineOptions, ReadOptions
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+CACHE_LIMIT_BYTES = 2 << 30  # decoded images are cached in memory below this
+
+
+def read_image_source(path, options: ReadOptions = ReadOptions()) -> Examples:
+    """Read a folder of class subfolders, or a CSV with path and label columns.
+
+    Files that are not images (by extension or header) are listed in ``skipped``.
+
+    Example:
+        >>> ex = read_image_source("data/flowers")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if path.is_dir():
+        pairs = _scan_folder(path)
+    elif path.suffix.lower() in {".csv", ".tsv"}:
+        pairs = _read_csv(path, options)
+    elif not path.exists():
+        raise FileNotFoundError(f"image data {path} does not exist")
+    else:
+        raise ValueError(f"{path}: image data must be a folder of class folders or a .csv")
+    items, labels, skipped = [], [], []
+    for file, label in pairs:
+        reason = _check_image(file)
+        if reason:
+            skipped.append((str(file), reason))
+        else:
+            items.append(str(file))
+            labels.append(label)
+    return Examples(items=tuple(items), labels=tuple(labels), skipped=tuple(skipped))
+
+
+def _scan_folder(root: Path) -> list[tuple[Path, str]]:
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise ValueError(f"{root}: expected one subfolder per class, found none")
+    return [(f, c.name) for c in classes for f in sorted(c.rglob("*"))
+            if f.is_file() and not f.name.startswith(".")]
+
+
+def _read_csv(path: Path, options: ReadOptions) -> list[tuple[Path, str]]:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with path.open(newline="", encoding=options.encoding) as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        missing = {options.path_column, options.label_column} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {sorted(missing)}; "
+                             f"found {reader.fieldnames}")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            file, label = row[options.path_column], row[options.label_column]
+            if not file or label in (None, ""):
+                raise ValueError(f"{path}:{line}: empty path or label")
+            file = Path(file)
+            rows.append((file if file.is_absolute() else path.parent / file, label))
+    return rows
+
+
+def _check_image(file: Path) -> str:
+    if not file.exists():
+        return "file not found"
+    if file.suffix.lower() not in IMAGE_EXTENSIONS:
+        return f"not an image extension ({file.suffix or 'none'})"
+    with file.open("rb") as fh:
+        head = fh.read(12)
+    if not (head.startswith((b"\xff\xd8", b"\x89PNG", b"BM", b"GIF8"))):
+        return "not a decodable JPEG/PNG/BMP/GIF (bad header)"
+    return ""
+
+
+def load_image(path, contract):
+    """Decode any JPEG/PNG/BMP/GIF to ``[size, size, channels]`` float32 in 0..255.
+
+    Grayscale and RGBA become RGB (decode with a fixed channel count drops or repeats).
+    """
+    from transferkit.common.keras import tf
+
+    raw = tf.io.read_file(path)
+    image = tf.io.decode_image(raw, channels=contract.channels, expand_animations=False)
+    image = tf.image.resize(image, (contract.size, contract.size), antialias=True)
+    image.set_shape((contract.size, contract.size, contract.channels))
+    return tf.cast(image, tf.float32)
+
+
+def make_image_dataset(items, targets, contract, options: PipelineOptions = PipelineOptions()):
+    """Batched ``tf.data`` of images (and targets): parallel decode, cache, augment."""
+    from transferkit.common.keras import tf
+    from transferkit.vision.augment import augmenter
+
+    ds = tf.data.Dataset.from_tensor_slices(list(items))
+    ds = ds.map(lambda p: load_image(p, contract), num_parallel_calls=tf.data.AUTOTUNE)
+    if targets is not None:
+        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.from_tensor_slices(np.asarray(targets))))
+    if options.training and _fits_memory(len(items), contract):
+        ds = ds.cache()  # decode once across fine-tuning epochs
+    if options.training:
+        ds = ds.shuffle(min(len(items), 10_000), seed=options.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(options.batch_size)
+    if options.augment:
+        aug = augmenter(options.seed)
+        if targets is None:
+            ds = ds.map(lambda x: aug(x, training=True), num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = ds.map(lambda x, y: (aug(x, training=True), y),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _fits_memory(n: int, contract) -> bool:
+    return n * contract.size * contract.size * contract.channels * 4 < CACHE_LIMIT_BYTES

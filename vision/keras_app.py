@@ -1,0 +1,93 @@
+"""Shared builder for ``tf_keras.applications`` backbones: scaling -> base -> pooling."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from transferkit.common.keras import keras
+from transferkit.common.weights import (WeightsUnavailableError, is_local_path,
+                                        keras_download_error, local_path, named_weights)
+from transferkit.vision.preprocessing import ImageScaling, image_input
+
+POOLINGS = ("avg", "max", "flatten", "none")
+
+
+def build_application(app_fn: Callable, *, name: str, weights, contract, pooling: str = "avg",
+                      fallback: Callable[[], Path | None] | None = None,
+                      fetch_command: str | None = None, **app_kwargs) -> keras.Model:
+    """Wrap a Keras application as a backbone ``pixels -> features``.
+
+    Args:
+        app_fn: e.g. ``keras.applications.MobileNetV2``.
+        name: Registry name (the model's name).
+        weights: None, ``"imagenet"``, a named weight set or a local weights file.
+        contract: The resolved :class:`ImageContract`.
+        pooling: ``"avg"``/``"max"`` -> ``[batch, dim]``; ``"flatten"`` -> the flattened
+            map; ``"none"`` -> the spatial map (the head flattens it).
+        fallback: Returns a local ImageNet weights file (a cached conversion) or None;
+            tried first for ``"imagenet"`` so no download is needed when it exists.
+        fetch_command: The command that produces the fallback, for the error message.
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"{name}: pooling must be one of {POOLINGS}, got {pooling!r}")
+    shape = (contract.size, contract.size, contract.channels)
+    base = _base_with_weights(app_fn, name, weights, shape, fallback, fetch_command, app_kwargs)
+    inputs = image_input(contract)
+    x = ImageScaling(contract.scaling, name="scaling")(inputs)
+    x = base(x)
+    if pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    elif pooling == "flatten":
+        x = keras.layers.Flatten(name="flatten")(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def _base_with_weights(app_fn, name, weights, shape, fallback, fetch_command, kwargs):
+    build = lambda w: app_fn(include_top=False, weights=w, input_shape=shape, **kwargs)  # noqa
+    if weights is None:
+        return build(None)
+    if is_local_path(weights):
+        base = build(None)
+        _load_file(base, local_path(name, weights), name)
+        return base
+    if weights == "imagenet":
+        cached = fallback() if fallback else None
+        if cached is not None:
+            base = build(None)
+            _load_file(base, cached, name)
+            return base
+        if shape[-1] != 3:
+            raise ValueError(f"{name}: ImageNet weights need 3 channels, got {shape[-1]}")
+        try:
+            return build("imagenet")
+        except Exception as exc:  # noqa: BLE001 - offline, firewall, proxy: all the same here
+            raise keras_download_error(name, "imagenet", exc, fetch_command) from exc
+    return _named(build, name, weights)
+
+
+def _named(build, name, weights):
+    try:
+        entry = named_weights(weights)
+    except KeyError as exc:
+        raise WeightsUnavailableError(
+            name, [f"source {weights!r} (unknown)"],
+            "Use 'imagenet', a local weights file, or none.") from exc
+    path = entry.cached()
+    if path is None:
+        raise WeightsUnavailableError(name, [f"cached {weights!r} (not fetched yet)"],
+                                      f"Run `{entry.fetch_command}` first.")
+    base = build(None)
+    _load_file(base, path, name)
+    return base
+
+
+def _load_file(base, path: Path, name: str) -> None:
+    try:
+        base.load_weights(str(path))
+    except Exception as exc:  # noqa: BLE001
+        raise WeightsUnavailableError(
+            name, [f"local file {path} ({type(exc).__name__}: {str(exc)[:200]})"],
+            "The file must hold weights of the same architecture without its top "
+            "(include_top=False).") from exc

@@ -1,0 +1,73 @@
+"""Your own saved tf_keras model as a backbone (the seeds' own-model transfer).
+
+``weights`` is the model: a full model file (``.h5``/``.keras``) or SavedModel directory, or
+a weights-only ``.h5`` together with ``architecture=model.json`` (``model.to_json()``).
+The model is cut before its last layer (or at ``cut``) and its output is the feature vector.
+Images are fed at the contract's size and channels, scaled to [0, 1], and flattened when
+the model takes vectors (an MLP on 28×28 images takes 784 values).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+from transferkit.common.contracts import ImageContract
+from transferkit.common.keras import keras
+from transferkit.common.registry import register_backbone
+from transferkit.common.weights import WeightsUnavailableError
+from transferkit.vision.preprocessing import ImageScaling, image_input
+
+
+def load_user_model(path, architecture: str = "") -> keras.Model:
+    """Load a user's model from a full model file/dir, or weights + architecture JSON."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise WeightsUnavailableError("own_model", [f"{path} (does not exist)"],
+                                      "Pass your saved model with --weights PATH.")
+    try:
+        if architecture:
+            model = keras.models.model_from_json(Path(architecture).read_text())
+            model.load_weights(str(path))
+            return model
+        return keras.models.load_model(str(path), compile=False)
+    except Exception as exc:  # noqa: BLE001
+        hint = ("a weights-only file needs its architecture: architecture=model.json"
+                if not architecture else "check that the architecture matches the weights")
+        raise ValueError(f"own_model: cannot load {path}: {type(exc).__name__}: "
+                         f"{str(exc)[:200]} ({hint})") from exc
+
+
+def cut_model(model: keras.Model, cut: str | int = -1) -> keras.Model:
+    """The sub-model from the input to the layer just before ``cut`` (name or index)."""
+    layers = model.layers
+    index = [la.name for la in layers].index(cut) if isinstance(cut, str) and not \
+        cut.lstrip("-").isdigit() else int(cut) % len(layers)
+    if index < 1:
+        raise ValueError(f"own_model: cannot cut at layer {cut!r}: nothing left before it")
+    return keras.Model(model.inputs, layers[index - 1].output, name="own_features")
+
+
+@register_backbone("own_model", domain="vision",
+                   contract=ImageContract(size=28, channels=1, scaling="unit"),
+                   licence="the user's")
+def own_model(weights=None, contract=None, architecture: str = "", cut="-1"):
+    """A user's saved model cut before its output layer (pass the model with weights=PATH)."""
+    if weights is None:
+        raise WeightsUnavailableError("own_model", ["no model given"],
+                                      "Pass your saved model file with --weights PATH.")
+    features = cut_model(load_user_model(weights, architecture), cut)
+    inputs = image_input(contract)
+    x = ImageScaling(contract.scaling, name="scaling")(inputs)
+    want = features.input_shape[1:]
+    if len(want) == 1:
+        have = contract.size * contract.size * contract.channels
+        if have != want[0]:
+            raise ValueError(f"own_model takes {want[0]} values; images of {contract.size}²×"
+                             f"{contract.channels} give {have}: set --size/--channels")
+        x = keras.layers.Reshape((have,), name="flatten_pixels")(x)
+    elif tuple(want) != (contract.size, contract.size, contract.channels):
+        raise ValueError(f"own_model takes input {tuple(want)}; set --size {want[0]} "
+                         f"--channels {want[-1]}")
+    return keras.Model(inputs, features(x), name="own_model")
+
+
