@@ -1,0 +1,21 @@
+"""The text domain: readers, the tokenising pipeline, serving export and the encoders.
+
+Importing this package registers the ``"text"`` domain and its backbones
+(``hf_encoder``, ``minilm_l6``, ``bert_base_uncased``, ``distilbert_base_uncased``,
+``roberta_base``, ``hub_text``) and the named weights ``minilm_l6``.
+
+Example:
+    >>> from transferkit.common.domain import get_domain
+    >>> get_domain("text").read_inputs(["hello"])  # doctest: +SKIP
+    ['hello']
+"""
+from transferkit.common.domain import Domain, register_domain
+from transferkit.nlp import bert, distilbert, hf_encoder, hub_encoder, minilm, roberta  # noqa: F401
+from transferkit.nlp.data import read_inputs, read_source
+from transferkit.nlp.pipeline import make_dataset
+from transferkit.nlp.serving import serving_model
+
+DOMAIN = register_domain(Domain(name="text", read_source=read_source, make_dataset=make_dataset,
+                                read_inputs=read_inputs, serving_model=serving_model))
+
+__all__ = ["DOMAIN", "make_dataset", "read_inputs", "read_source", "serving_model"]
