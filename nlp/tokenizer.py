@@ -127,10 +127,14 @@ def pack_ragged(ids, pad_id: int) -> dict:
             "input_type_ids": tf.zeros_like(mask).to_tensor(default_value=0)}
 
 
-class HubPacker:
-    """A TF-Hub preprocessing model (strings -> the three input tensors)."""
+class HubPacker(tf.Module):
+    """A TF-Hub preprocessing model (strings -> the three input tensors).
+
+    A ``tf.Module`` so that the exported serving model tracks the preprocessor's tables.
+    """
 
     def __init__(self, handle: str):
+        super().__init__(name="hub_packer")
         import tensorflow_hub as hub
 
         self.layer = hub.KerasLayer(handle, name="hub_preprocess")
