@@ -1,0 +1,75 @@
+"""End to end on a tiny random BERT: read CSV, train both phases, export, reload, predict."""
+import csv
+
+import numpy as np
+import pytest
+
+from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
+                                       TrainConfig)
+from transferkit.common.domain import PipelineOptions
+from tests.nlp.conftest import sentiment_texts
+
+
+def _write_csv(path, texts, labels):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(texts, labels))
+    return path
+
+
+def _config(tiny_bert_dir, data, task="multiclass", **train):
+    options = {"tokenizer": str(tiny_bert_dir), "max_length": 32}
+    defaults = dict(epochs=20, fine_tune_epochs=6, unfreeze_top=0, batch_size=32,
+                    learning_rate=1e-2, fine_tune_learning_rate=3e-3,
+                    backbone_lr_multiplier=1.0, early_stopping_patience=0)
+    return RunConfig(domain="text",
+                     backbone=BackboneConfig("hf_encoder", str(tiny_bert_dir), options),
+                     head=HeadConfig(task=task, dropout=0.0),
+                     train=TrainConfig(**{**defaults, **train}),
+                     data=DataConfig(train=str(data), validation_split=0.15, test_split=0.2,
+                                     label_separator="|"))
+
+
+@pytest.fixture(scope="module")
+def sentiment_run(tmp_path_factory, tiny_bert_dir):
+    from transferkit.common.trainer import train_run
+
+    root = tmp_path_factory.mktemp("run")
+    data = _write_csv(root / "train.csv", *sentiment_texts(400))
+    return train_run(_config(tiny_bert_dir, data), root / "run", verbose=0)
+
+
+def test_learns_above_chance(sentiment_run):
+    test = sentiment_run.metrics["test"]
+    assert test["accuracy"] >= 0.7, test  # two balanced classes: chance is 0.5
+    assert test["accuracy"] > test["majority_baseline"] + 0.15
+
+
+def test_reloaded_run_predicts_raw_strings(sentiment_run, tiny_contract, text_domain):
+    from transferkit.common.rundir import load
+
+    texts = ["The movie was great and fun", "I hate this boring plot", "worst film"]
+    run = load(sentiment_run.run_dir)
+    served = run.predict(texts)
+    ds = text_domain.make_dataset(texts, None, tiny_contract, PipelineOptions())
+    np.testing.assert_allclose(served, sentiment_run.model.predict(ds, verbose=0), atol=1e-5)
+    assert [label for label, _ in run.classify(texts)][:2] == ["pos", "neg"]
+    assert (sentiment_run.run_dir / "saved_model" / "assets" / "vocab.txt").is_file()
+
+
+def test_multilabel_and_regression_heads(tmp_path, tiny_bert_dir):
+    from transferkit.common.trainer import train_run
+
+    texts, labels = sentiment_texts(240, seed=1)
+    tags = [f"{lab}|long" if len(t.split()) > 6 else lab for t, lab in zip(texts, labels)]
+    data = _write_csv(tmp_path / "ml.csv", texts, tags)
+    multi = train_run(_config(tiny_bert_dir, data, "multilabel", fine_tune_epochs=4),
+                      tmp_path / "ml", verbose=0)
+    assert multi.labels == ("long", "neg", "pos")
+    assert multi.metrics["test"]["micro_f1"] > 0.6
+    values = [1.0 if lab == "pos" else -1.0 for lab in labels]
+    data = _write_csv(tmp_path / "reg.csv", texts, values)
+    reg = train_run(_config(tiny_bert_dir, data, "regression", fine_tune_epochs=4),
+                    tmp_path / "reg", verbose=0)
+    assert reg.metrics["test"]["r2"] > 0.1, reg.metrics["test"]
