@@ -1,0 +1,67 @@
+"""DistilBERT and RoBERTa families on tiny random checkpoints written by the test."""
+import json
+
+import numpy as np
+import pytest
+
+from transferkit.common.contracts import TextContract
+from transferkit.common.domain import PipelineOptions
+from transferkit.common.registry import create_backbone
+
+TEXTS = ["the movie was good", "i hate this plot", "fun"]
+
+
+def test_distilbert_mean_pooling_and_blocks(tmp_path, tiny_bert_dir, text_domain):
+    import shutil
+
+    from transformers import DistilBertConfig, TFDistilBertModel
+
+    from transferkit.common.freezing import count_trainable, freeze, unfreeze
+
+    config = DistilBertConfig(vocab_size=99, dim=32, n_layers=2, n_heads=2, hidden_dim=37,
+                              max_position_embeddings=64)
+    model = TFDistilBertModel(config)
+    model(model.dummy_inputs)
+    model.save_pretrained(str(tmp_path))
+    shutil.copy(tiny_bert_dir / "vocab.txt", tmp_path)
+    backbone = create_backbone("hf_encoder", weights=str(tmp_path), tokenizer=str(tmp_path))
+    ds = text_domain.make_dataset(TEXTS, None, TextContract(str(tmp_path)), PipelineOptions())
+    assert backbone.predict(ds, verbose=0).shape == (3, 32)
+    freeze(backbone)
+    assert len(unfreeze(backbone, top=1)) == 1 and count_trainable(backbone) > 0
+    with pytest.raises(ValueError, match="no pooler"):
+        create_backbone("hf_encoder", weights=str(tmp_path), tokenizer=str(tmp_path),
+                        pooling="pooler")
+
+
+def _write_tiny_roberta(folder):
+    from transformers import RobertaConfig, RobertaTokenizer, TFRobertaModel
+
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    tokens = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"] + letters + ["\u0120" + c for c in letters]
+    folder.mkdir()
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    RobertaTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt")).save_pretrained(
+        str(folder))
+    config = RobertaConfig(vocab_size=len(tokens), hidden_size=32, num_hidden_layers=2,
+                           num_attention_heads=2, intermediate_size=37, type_vocab_size=1,
+                           max_position_embeddings=80, pad_token_id=1)
+    model = TFRobertaModel(config)
+    model(model.dummy_inputs)
+    model.save_pretrained(str(folder))
+
+
+def test_roberta_python_tokenizer_trains_but_cannot_export(tmp_path, text_domain):
+    folder = tmp_path / "roberta"
+    _write_tiny_roberta(folder)
+    contract = TextContract(tokenizer=str(folder), max_length=24)
+    backbone = create_backbone("hf_encoder", weights=str(folder), tokenizer=str(folder),
+                               max_length=24)
+    ds = text_domain.make_dataset(TEXTS, np.array([1, 0, 1]), contract,
+                                  PipelineOptions(batch_size=2, training=True))
+    inputs, _ = next(iter(ds))
+    assert inputs["input_word_ids"].shape[1] <= 24
+    assert backbone(inputs).shape == (inputs["input_word_ids"].shape[0], 32)
+    with pytest.raises(ValueError, match="BPE tokenizers"):
+        text_domain.serving_model(backbone, contract)
