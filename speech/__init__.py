@@ -10,7 +10,7 @@ from transferkit.speech import kws_mobilenetv2  # noqa: F401  (registers backbon
 from transferkit.speech.data import read_audio_inputs, read_audio_source
 from transferkit.speech.pipeline import make_audio_dataset, predict_clips
 
-for _optional in ("logmel_cnn", "hub_audio", "crepe_tiny"):
+for _optional in ("kws_frontend", "logmel_cnn", "hub_audio", "crepe_tiny"):
     try:  # written in stages; each registers itself when present
         __import__(f"transferkit.speech.{_optional}")
     except ModuleNotFoundError as exc:

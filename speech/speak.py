@@ -54,7 +54,7 @@ class Voice:
     @property
     def name(self) -> str:
         if self.synth == FESTIVAL:
-            return f"festival-{self.accent}"
+            return f"festival-{self.accent}-s{self.speed}"
         return f"{self.accent}+{self.variant or 'default'}-s{self.speed}-p{self.pitch}"
 
 
@@ -73,9 +73,14 @@ def default_voices(n: int = 100, seed: int = 0) -> tuple[Voice, ...]:
                        int(rng.integers(25, 76))) for i in order)
 
 
-def festival_voices() -> tuple[Voice, ...]:
-    """Festival's installed voice (``kal_diphone`` on Debian) as a :class:`Voice`."""
-    return (Voice(accent="kal_diphone", synth=FESTIVAL),)
+def festival_voices(speeds=(130, 160, 200)) -> tuple[Voice, ...]:
+    """Festival's Debian voice (``kal_diphone``) at several speaking rates.
+
+    Example:
+        >>> [v.name for v in festival_voices((160,))]
+        ['festival-kal_diphone-s160']
+    """
+    return tuple(Voice(accent="kal_diphone", speed=s, synth=FESTIVAL) for s in speeds)
 
 
 def _require(tool: str) -> str:
@@ -95,7 +100,9 @@ def synthesise(word: str, voice: Voice, path: Path) -> Path:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if voice.synth == FESTIVAL:
-        cmd = [_require("text2wave"), "-o", str(path), "-eval", f"(voice_{voice.accent})"]
+        stretch = 160.0 / voice.speed  # Festival slows down as Duration_Stretch grows
+        cmd = [_require("text2wave"), "-o", str(path), "-eval", f"(voice_{voice.accent})",
+               "-eval", f"(Parameter.set 'Duration_Stretch {stretch:.3f})"]
         proc = subprocess.run(cmd, input=word, capture_output=True, text=True, check=False)
     else:
         spec = voice.accent + (f"+{voice.variant}" if voice.variant else "")
