@@ -53,8 +53,9 @@ def logmel_cnn(weights=None, contract: AudioContract = AudioContract(),
     wave = keras.Input((contract.clip_samples,), name="waveform")
     x = LogMel(contract.sample_rate, contract.window_seconds, contract.hop_seconds,
                contract.n_mels, name="logmel")(wave)
-    # Log-mel values sit around -10..5; a BatchNorm learns the scaling instead of a constant.
-    x = keras.layers.BatchNormalization(name="logmel_bn")(x)
+    # Per-clip normalisation over time and frequency: gain-invariant, and unlike a
+    # BatchNorm it also trains when fine-tuning keeps BatchNorm layers frozen.
+    x = keras.layers.LayerNormalization(axis=(1, 2), name="logmel_norm")(x)
     for i, filters in enumerate(widths):
         x = _block(x, int(filters), i)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
