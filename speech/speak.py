@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import shutil
 import subprocess
@@ -115,6 +116,31 @@ def synthesise(word: str, voice: Voice, path: Path) -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=None)
+def _espeak_names(kind: str) -> frozenset:
+    """Languages (``kind="all"``) or variant files (``"variant"``) espeak-ng knows."""
+    arg = "--voices=variant" if kind == "variant" else "--voices"
+    lines = subprocess.run([_require("espeak-ng"), arg], capture_output=True, text=True,
+                           check=False).stdout.splitlines()[1:]
+    # Columns: Pty Language Age/Gender VoiceName File; -v takes a language or a file name.
+    cols = [ln.split() for ln in lines if len(ln.split()) > 4]
+    names = [c[4] for c in cols] if kind == "variant" else \
+        [c[1] for c in cols] + [c[4].rsplit("/", 1)[-1] for c in cols]
+    return frozenset(n.removeprefix("!v/").lower() for n in names)
+
+
+def check_voice(voice: Voice) -> None:
+    """Raise ValueError for an accent or variant espeak-ng doesn't know: it would
+    silently fall back to its default voice and merge two "voices" into one."""
+    if voice.synth == FESTIVAL:
+        return
+    if voice.accent.lower() not in _espeak_names("all"):
+        raise ValueError(f"espeak-ng has no voice {voice.accent!r} (see espeak-ng --voices)")
+    if voice.variant and voice.variant.lower() not in _espeak_names("variant"):
+        raise ValueError(f"espeak-ng has no variant {voice.variant!r} "
+                         "(see espeak-ng --voices=variant)")
+
+
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
@@ -135,6 +161,8 @@ def speak_dataset(words, out_dir, voices=None, *, threads: int = 0,
     """
     out = Path(out_dir)
     voices = tuple(voices) if voices is not None else default_voices()
+    for voice in voices:
+        check_voice(voice)
     jobs = [(w, v, out / _safe(w) / f"{_safe(v.name)}.wav") for w in words for v in voices]
     todo = [j for j in jobs if overwrite or not j[2].is_file()]
     with ThreadPoolExecutor(threads or 2 * (os.cpu_count() or 1)) as pool:
