@@ -14,7 +14,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-_RECIPE_MODULES = ("transferkit.recipes.vision_recipes", "transferkit.recipes.text_recipes",
+_RECIPE_MODULES = ("transferkit.recipes.vision_recipes", "transferkit.recipes.own_model_recipe",
+                   "transferkit.recipes.text_recipes",
                    "transferkit.recipes.speech_recipes")
 
 

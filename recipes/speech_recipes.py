@@ -112,6 +112,7 @@ def audio_events(out, *, quick=False, handle="", data="", epochs=30, seed=0) -> 
         WeightsUnavailableError: offline with no local YAMNet (pass handle=DIR).
     """
     from transferkit.common.trainer import train_run
+    from transferkit.common.weights import WeightsUnavailableError
     from transferkit.speech.hub_audio import YAMNET_HANDLE
 
     out = out_path(out)
@@ -123,7 +124,12 @@ def audio_events(out, *, quick=False, handle="", data="", epochs=30, seed=0) -> 
         train=TrainConfig(epochs=5 if quick else int(epochs), learning_rate=1e-3,
                           seed=int(seed)),
         data=DataConfig(train=data, validation_split=0.2, test_split=0.2))
-    result = train_run(config, out / "run")
+    try:
+        result = train_run(config, out / "run")
+    except WeightsUnavailableError as exc:
+        raise WeightsUnavailableError("hub_yamnet", exc.tried, exc.hint + " For this recipe: "
+                                      "`transferkit recipe audio-events --option handle=DIR`."
+                                      ) from exc
     figures = report(result, {"licence": "that of the TF-Hub model (YAMNet: Apache-2.0)"})
     print(f"audio events test accuracy {figures.get('test_accuracy', 0):.4f}")
     return figures

@@ -1,0 +1,62 @@
+"""Helpers shared by recipes: built-in data, weight fallbacks and side-by-side baselines."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from transferkit.common.assets import cache_dir
+from transferkit.common.domain import Examples
+from transferkit.common.weights import WeightsUnavailableError
+
+
+def say(msg: str) -> None:
+    print(f"[recipe] {msg}", file=sys.stderr, flush=True)
+
+
+def fashion_mnist_examples(per_class: int, split: str = "train",
+                           classes: tuple[str, ...] | None = None) -> Examples:
+    """Fashion-MNIST class folders from the Debian package, optionally a class subset."""
+    from transferkit.vision.data import read_image_source
+    from transferkit.vision.fashion_mnist import write_class_folders
+
+    root = write_class_folders(cache_dir() / "data" / f"fashion-mnist-{per_class}", split,
+                               per_class=per_class)
+    examples = read_image_source(root)
+    if classes:
+        keep = [i for i, lab in enumerate(examples.labels) if lab in classes]
+        examples = examples.subset(keep)
+    return examples
+
+
+def resolve_weights(backbone: str, weights: str, **options) -> str | None:
+    """``"auto"``: the backbone's pretrained weights when they can be had, else random init.
+
+    The fallback is loud and recorded by the caller: recipes report which weights ran.
+    """
+    if weights != "auto":
+        return None if str(weights).lower() == "none" else weights
+    from transferkit.common.registry import create_backbone
+
+    try:
+        create_backbone(backbone, weights="default", **options)
+        return "default"
+    except WeightsUnavailableError as exc:
+        say(f"pretrained weights for {backbone} unavailable, using random init:\n{exc}")
+        return None
+
+
+def report(result, extra: dict | None = None) -> dict:
+    """The figures a recipe returns: test metrics headline and the run directory."""
+    test = result.metrics.get("test", {})
+    out = {"run_dir": str(result.run_dir), "weights": result.metrics.get("weights")}
+    for key in ("accuracy", "macro_f1", "majority_baseline", "n"):
+        if key in test:
+            out[f"test_{key}"] = test[key]
+    out.update(extra or {})
+    return out
+
+
+def out_path(out) -> Path:
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
