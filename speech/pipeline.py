@@ -1,8 +1,9 @@
 """The speech tf.data pipeline and per-clip prediction.
 
 Decoding (librosa + soxr) runs once, upfront, in a thread pool, and the fixed-length
-clips are kept in memory: measured on 2 cores, that beats a ``tf.numpy_function`` map
-per epoch, and it means no file is opened mid-epoch. Sets too large for memory stream
+clips are kept in memory. Measured on 2 cores with 1,600 espeak clips (22 kHz -> 16 kHz):
+the first pass costs the same as a parallel ``tf.numpy_function`` map (1.4 s vs 1.3 s),
+every later epoch 0.01 s instead of 1.3 s, and no file is opened mid-epoch. Sets too large for memory stream
 through a parallel ``numpy_function`` map instead. Augmentation (gain, noise, shift) and
 log-mel/MFCC features run as parallel maps at the edge.
 
