@@ -116,3 +116,15 @@ def test_predict_frames_long_clips(audio_dir, tf_keras):
                         contract)
     assert out.shape == (2, 1)
     assert out[0, 0] == pytest.approx(0.125, rel=0.05) and out[1, 0] == 0.0
+
+
+def test_streamed_path_matches_in_memory(audio_dir, monkeypatch):
+    """Sets above the memory limit decode in a parallel numpy_function map instead."""
+    from transferkit.speech import pipeline
+
+    contract = AudioContract(sample_rate=16000, clip_seconds=0.5)
+    items = [str(audio_dir / n) for n in GOOD]
+    in_memory = next(iter(make_audio_dataset(items, None, contract, PipelineOptions(8))))
+    monkeypatch.setattr(pipeline, "MEMORY_LIMIT_BYTES", 0)
+    streamed = next(iter(make_audio_dataset(items, None, contract, PipelineOptions(8))))
+    np.testing.assert_allclose(streamed.numpy(), in_memory.numpy(), atol=1e-6)
