@@ -6,12 +6,7 @@ from pathlib import Path
 
 from transferkit.common.domain import Domain, register_domain
 from transferkit.vision import (efficientnet_b0, hub_image, inception_v3, mobilenet,  # noqa: F401
-                                mobilenet_v2, own_model, resnet50, vgg16)
-
-try:  # TEMP until the converter lands
-    from transferkit.vision import mobilenet_v1_weights  # noqa: F401
-except ImportError:
-    pass
+                                mobilenet_v1_weights, mobilenet_v2, own_model, resnet50, vgg16)
 from transferkit.vision.data import IMAGE_EXTENSIONS, make_image_dataset, read_image_source
 
 

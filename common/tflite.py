@@ -1,0 +1,67 @@
+"""TFLite export from a run's SavedModel, checked against the SavedModel.
+
+``tf.lite.TFLiteConverter`` and ``tf.lite.Interpreter`` still work in TF 2.21 (deprecated;
+``ai-edge-litert`` is the interpreter's successor and is used when installed).
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from transferkit.common.export import SAVED_MODEL
+from transferkit.common.io import atomic_path
+from transferkit.common.keras import tf
+
+
+def _interpreter(model_content: bytes):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        Interpreter = tf.lite.Interpreter
+    return Interpreter(model_content=model_content)
+
+
+def export_tflite(run_dir, quantize: str = "none") -> tuple[Path, float]:
+    """Convert ``run_dir/saved_model`` to ``run_dir/model.tflite``.
+
+    Args:
+        quantize: ``"none"``, ``"dynamic"`` (int8 weights) or ``"float16"``.
+
+    Returns:
+        The path and the max absolute difference between TFLite and the SavedModel on one
+        random input (float inputs only; 0.0 is reported when the input isn't float).
+    """
+    run_dir = Path(run_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(run_dir / SAVED_MODEL))
+        if quantize in {"dynamic", "float16"}:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
+                                               tf.lite.OpsSet.SELECT_TF_OPS]
+        content = converter.convert()
+    path = run_dir / "model.tflite"
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(content)
+    return path, _compare(run_dir, content)
+
+
+def _compare(run_dir: Path, content: bytes) -> float:
+    interpreter = _interpreter(content)
+    detail = interpreter.get_input_details()[0]
+    if detail["dtype"] != np.float32:
+        return 0.0
+    shape = [1 if d < 0 else int(d) for d in detail["shape_signature"]]
+    x = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
+    interpreter.resize_tensor_input(detail["index"], shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(detail["index"], x)
+    interpreter.invoke()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    fn = tf.saved_model.load(str(run_dir / SAVED_MODEL)).signatures["serving_default"]
+    want = next(iter(fn(tf.constant(x)).values())).numpy()
+    return float(np.max(np.abs(got - want)))

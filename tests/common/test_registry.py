@@ -1,0 +1,44 @@
+"""Registry: registration, duplicates, unknown names, overrides."""
+import pytest
+
+from transferkit.common.contracts import ImageContract
+from transferkit.common.registry import (RegistryError, create_backbone, get_backbone_spec,
+                                         list_backbones, register_backbone, unregister_backbone)
+
+
+@pytest.fixture
+def tiny():
+    from transferkit.common.keras import keras
+
+    @register_backbone("test_registry_tiny", domain="vision",
+                       contract=ImageContract(size=8, scaling="unit"))
+    def build(weights=None, contract=None, width=4):
+        inputs = keras.Input((contract.size, contract.size, 3))
+        x = keras.layers.Conv2D(width, 3)(inputs)
+        return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+
+    yield build
+    unregister_backbone("test_registry_tiny")
+
+
+def test_register_list_create(tiny):
+    assert "test_registry_tiny" in list_backbones("vision")
+    assert "test_registry_tiny" not in list_backbones("text")
+    model = create_backbone("test_registry_tiny", weights=None, size=16, width=6)
+    assert model.input_shape == (None, 16, 16, 3) and model.output_shape == (None, 6)
+    assert model._transferkit_contract == ImageContract(size=16, scaling="unit")
+    assert get_backbone_spec("test_registry_tiny").contract.size == 8  # spec untouched
+
+
+def test_duplicate_name_is_an_error(tiny):
+    with pytest.raises(RegistryError, match="already registered"):
+        register_backbone("test_registry_tiny", domain="vision", contract=ImageContract())(tiny)
+
+
+def test_unknown_name_suggests(tiny):
+    with pytest.raises(RegistryError, match="unknown backbone 'mobilenet_v9'.*mobilenet"):
+        get_backbone_spec("mobilenet_v9")
+
+
+def test_glob_pattern():
+    assert list_backbones(pattern="mobilenet*") == ["mobilenet_v1", "mobilenet_v2"]
