@@ -25,8 +25,7 @@ EPILOG = """examples:
 def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model into a run directory",
                        description="Phase 1 trains a head on the frozen backbone (through the "
-                       "embedding cache); --fine-tune-epochs adds phase 2.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       "embedding cache); --fine-tune-epochs adds phase 2.")
     p.add_argument("--data", help="training data: folder of class folders, CSV/TSV, JSONL")
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--backbone", help="registry name (see `transferkit backbones`)")
@@ -66,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backbones", help="list registered backbones")
     p.add_argument("--domain")
     p = sub.add_parser("weights", help="list or fetch pretrained weights (registries only)")
-    p.add_argument("action", choices=["list", "fetch"])
+    p.add_argument("action", nargs="?", choices=["list", "fetch"], default="list",
+                   help="list (default) or fetch")
     p.add_argument("names", nargs="*", help="weights to fetch (default with fetch: all)")
     p = sub.add_parser("recipe", help="run a named recipe end to end")
     p.add_argument("name", nargs="?", help="recipe name (omit to list them)")

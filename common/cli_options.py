@@ -21,7 +21,9 @@ def _field_docs(cls) -> dict[str, str]:
             docs[current] = match.group(2).strip()
         elif current and line.strip():
             docs[current] += " " + line.strip()
-    return docs
+    # docstring markup reads badly in --help: ``"auto"`` -> auto, "... or" -> "or"
+    return {k: re.sub(r"\s*\.\.\.\s*", " ", v.replace('``"', "").replace('"``', "")
+                      .replace("``", "")).strip() for k, v in docs.items()}
 
 
 def _parse_tuple(text: str) -> tuple[int, ...]:

@@ -43,11 +43,24 @@ def export_tflite(run_dir, quantize: str = "none") -> tuple[Path, float]:
             converter.target_spec.supported_types = [tf.float16]
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
                                                tf.lite.OpsSet.SELECT_TF_OPS]
-        content = converter.convert()
+        try:
+            content = converter.convert()
+        except Exception as exc:  # the converter raises several private error types
+            raise RuntimeError(
+                f"{run_dir}: this model cannot be converted to TFLite: {_first_line(exc)}. "
+                "It uses an op that neither TFLite builtins nor TF select ops provide (for "
+                "example the speech audio_microfrontend op); serve the SavedModel in "
+                f"{run_dir / SAVED_MODEL} instead.") from exc
     path = run_dir / "model.tflite"
     with atomic_path(path) as tmp:
         tmp.write_bytes(content)
     return path, _compare(run_dir, content)
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    ops = [line for line in lines if "op" in line.lower() and "not" in line.lower()]
+    return (ops or lines or [type(exc).__name__])[0][:300]
 
 
 def _compare(run_dir: Path, content: bytes) -> float:

