@@ -69,12 +69,10 @@ def split_examples(examples: Examples, validation: float = 0.1, test: float = 0.
     order = _stratified_order(examples.labels, seed)
     n = len(order)
     n_test, n_val = _take(n, test), _take(n, validation)
-    # Interleaved order: every k-th item goes to test/val, which keeps class balance.
-    test_idx = order[::max(1, n // n_test)][:n_test] if n_test else []
-    rest = [i for i in order if i not in set(test_idx)]
-    val_idx = rest[::max(1, len(rest) // n_val)][:n_val] if n_val else []
-    taken = set(test_idx) | set(val_idx)
-    train_idx = [i for i in order if i not in taken]
+    # Consecutive slices of the interleaved order are stratified; every k-th item is not.
+    test_idx = order[:n_test]
+    val_idx = order[n_test:n_test + n_val]
+    train_idx = order[n_test + n_val:]
     return Splits(train=examples.subset(sorted(train_idx)),
                   validation=examples.subset(sorted(val_idx)),
                   test=examples.subset(sorted(test_idx)) if n_test else None)
