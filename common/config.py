@@ -42,12 +42,16 @@ class HeadConfig:
         pooling: ``"none"`` (backbone already pooled) or ``"flatten"`` (backbone gives a
             spatial map, for the VGG16+Flatten recipe).
         task: ``"multiclass"`` (softmax), ``"multilabel"`` (sigmoid) or ``"regression"``.
+        standardize: Scale each feature by the training set's mean and variance first
+            (a Normalization layer adapted in phase 1). Backbones whose features are
+            tiny or huge, random-init ones among them, need it to train at all.
     """
 
     units: tuple[int, ...] = ()
     activation: str = "relu"
     dropout: float = 0.2
     task: str = "multiclass"
+    standardize: bool = True
 
     def __post_init__(self):
         if self.task not in TASKS:

@@ -1,8 +1,14 @@
 """Classification/regression heads built from :class:`HeadConfig`, with loss and metrics."""
 from __future__ import annotations
 
+import numpy as np
+
 from transferkit.common.config import HeadConfig
 from transferkit.common.keras import keras
+from transferkit.common.standardize import FeatureStandardization
+
+FEATURE_NORM = "head_feature_norm"
+ADAPT_ROWS = 20_000  # mean/variance from at most this many training rows
 
 
 def build_head(feature_shape: tuple, config: HeadConfig, num_outputs: int) -> keras.Model:
@@ -18,6 +24,8 @@ def build_head(feature_shape: tuple, config: HeadConfig, num_outputs: int) -> ke
     x = inputs
     if len(feature_shape) > 1:
         x = keras.layers.Flatten(name="head_flatten")(x)
+    if config.standardize:
+        x = FeatureStandardization(name=FEATURE_NORM)(x)
     for i, units in enumerate(config.units):
         x = keras.layers.Dense(units, activation=config.activation, name=f"head_dense_{i}")(x)
         if config.dropout:
@@ -29,6 +37,19 @@ def build_head(feature_shape: tuple, config: HeadConfig, num_outputs: int) -> ke
     outputs = keras.layers.Dense(num_outputs, activation=activation, dtype="float32",
                                  name="predictions")(x)
     return keras.Model(inputs, outputs, name="head")
+
+
+def adapt_head(head: keras.Model, features) -> None:
+    """Set the head's feature standardisation from training features (no-op without one).
+
+    Example:
+        >>> adapt_head(head, train_features)  # doctest: +SKIP
+    """
+    try:
+        norm = head.get_layer(FEATURE_NORM)
+    except ValueError:
+        return
+    norm.adapt(np.asarray(features[:ADAPT_ROWS]))
 
 
 def loss_and_metrics(task: str):

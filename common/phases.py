@@ -12,7 +12,7 @@ from transferkit.common.config import RunConfig
 from transferkit.common.domain import Domain, PipelineOptions
 from transferkit.common.features import choose_mode, extract_features, fingerprint
 from transferkit.common.freezing import count_trainable, freeze, unfreeze
-from transferkit.common.heads import loss_and_metrics
+from transferkit.common.heads import adapt_head, loss_and_metrics
 from transferkit.common.keras import keras, tf
 from transferkit.common.labels import LabelCodec
 from transferkit.common.optim import make_optimizer
@@ -121,8 +121,9 @@ def train_head(ctx: PhaseContext, head) -> dict | None:
     use_cache = t.embedding_cache != "off" and not t.augment
     target = head if use_cache else _frozen_model(ctx, head)
     target.compile(optimizer=make_optimizer(t.learning_rate), loss=loss, metrics=metrics)
-    done, initial = _resume_point(ctx, "phase1", target)
     cached = cached_features(ctx) if use_cache else None
+    adapt_head(head, cached["train"] if cached else _sample_features(ctx))
+    done, initial = _resume_point(ctx, "phase1", target)  # a checkpoint's stats win
     if done or t.epochs <= 0:
         return cached
     if use_cache:
@@ -139,6 +140,14 @@ def train_head(ctx: PhaseContext, head) -> dict | None:
                callbacks=_callbacks(ctx, "phase1", target), verbose=ctx.verbose)
     _mark_done(ctx, "phase1", target)
     return cached
+
+
+def _sample_features(ctx: PhaseContext, n: int = 2048):
+    """Backbone features of up to ``n`` training items (un-augmented), for standardisation."""
+    examples = ctx.splits.train.subset(range(min(n, len(ctx.splits.train))))
+    ds = ctx.domain.make_dataset(examples.items, None, ctx.contract,
+                                 PipelineOptions(batch_size=ctx.feature_batch_size))
+    return extract_features(ctx.backbone, ds, len(examples), desc="standardisation features")
 
 
 def _frozen_model(ctx: PhaseContext, head):
