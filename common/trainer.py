@@ -71,6 +71,14 @@ def _write_run_files(run_dir: Path, config: RunConfig, codec: LabelCodec, contra
          "separator": codec.separator}, indent=2))
 
 
+def _write_skipped(run_dir: Path, splits: Splits) -> None:
+    """``skipped.txt``: every input the readers rejected, with the reason (none: no file)."""
+    rows = {f"{item}\t{reason}" for part in (splits.train, splits.validation, splits.test)
+            if part is not None for item, reason in part.skipped}
+    if rows:
+        atomic_write_text(run_dir / "skipped.txt", "\n".join(sorted(rows)) + "\n")
+
+
 def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backbone=None,
               verbose: int | None = None, resume: bool = False) -> RunResult:
     """Train, evaluate and export one run into ``out_dir`` (the run directory).
@@ -101,6 +109,7 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
         backbone = _build_backbone(config)
     contract = backbone._transferkit_contract
     _write_run_files(run_dir, config, codec, contract)
+    _write_skipped(run_dir, splits)
     _log(f"{domain_name}: {len(splits.train)} train / {len(splits.validation)} validation / "
          f"{len(splits.test) if splits.test else 0} test examples, {codec.num_outputs} outputs")
     ctx = phases.PhaseContext(
