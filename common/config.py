@@ -145,10 +145,15 @@ def to_dict(config: RunConfig) -> dict[str, Any]:
 
 def from_dict(raw: dict[str, Any]) -> RunConfig:
     """Rebuild a RunConfig, rejecting unknown fields with a message naming them."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"config: expected an object of fields, got {type(raw).__name__}")
     kwargs = {}
     for key, value in raw.items():
         if key in _NESTED:
             cls = _NESTED[key]
+            if not isinstance(value, dict):
+                raise ValueError(f"config.{key}: expected an object of fields, "
+                                 f"got {type(value).__name__}")
             known = {f.name for f in dataclasses.fields(cls)}
             unknown = set(value) - known
             if unknown:
