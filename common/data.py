@@ -35,7 +35,11 @@ def load_splits(config: RunConfig, domain: Domain) -> Splits:
     train = limit_examples(read(domain, d.train, options, "train"), d.limit, seed)
     test = read(domain, d.test, options, "test") if d.test else None
     if d.validation:
-        split = Splits(train=train, validation=read(domain, d.validation, options, "validation"))
+        validation = read(domain, d.validation, options, "validation")
+        if test is None and d.test_split > 0:  # no test source: split it off train
+            split = split_examples(train, validation=0.0, test=d.test_split, seed=seed)
+            train, test = split.train, split.test
+        split = Splits(train=train, validation=validation)
     else:
         split = split_examples(train, validation=d.validation_split,
                                test=0.0 if test is not None else d.test_split, seed=seed)
