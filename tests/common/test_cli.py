@@ -68,9 +68,17 @@ def test_predict_missing_file_is_named(cli_run, tmp_path, capsys):
     assert "nope.png" in capsys.readouterr().err
 
 
-def test_export_rewrites_models_and_tflite(cli_run, capsys):
+def test_export_rewrites_models_and_tflite(cli_run, colour_holdout, capsys):
+    """Re-export rebuilds the model from the registry and the weights: same predictions."""
+    import numpy as np
+
+    from transferkit.common.rundir import load
+
+    items = sorted(str(p) for p in colour_holdout.rglob("*.png"))
+    served_before = load(cli_run).predict(items)
     before = (cli_run / "model_weights.h5").stat().st_mtime_ns
     assert main(["export", str(cli_run), "--tflite"]) == 0
+    np.testing.assert_allclose(load(cli_run).predict(items), served_before, atol=1e-5)
     out = capsys.readouterr().out
     assert "weights: model_weights.h5" in out and "saved_model: saved_model" in out
     assert (cli_run / "model_weights.h5").stat().st_mtime_ns >= before
