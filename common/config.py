@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 TASKS = ("multiclass", "multilabel", "regression")
+CACHE_MODES = ("auto", "memory", "disk", "off")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,12 @@ class TrainConfig:
     augment: bool = False
     seed: int = 0
     tensorboard: bool = False
+
+    def __post_init__(self):
+        # A typo ("disc") would otherwise silently train with the in-memory cache.
+        if self.embedding_cache not in CACHE_MODES:
+            raise ValueError(f"train.embedding_cache must be one of {CACHE_MODES}, "
+                             f"got {self.embedding_cache!r}")
 
 
 @dataclass(frozen=True)
