@@ -89,6 +89,15 @@ def test_head_config_rejects_bad_values(kwargs, message):
         from_dict({"head": kwargs})
 
 
+@pytest.mark.parametrize("mode", ["disc", "Memory", ""])
+def test_train_config_rejects_an_unknown_cache_mode(mode):
+    with pytest.raises(ValueError, match=rf"train\.embedding_cache must be one of .*'disk'.*"
+                                         rf"got '{mode}'"):
+        TrainConfig(embedding_cache=mode)
+    for ok in ("auto", "memory", "disk", "off"):
+        assert TrainConfig(embedding_cache=ok).embedding_cache == ok
+
+
 def test_configs_are_frozen_and_independent():
     config = RunConfig()
     with pytest.raises(dataclasses.FrozenInstanceError):
