@@ -19,9 +19,10 @@ FIVE = ("t-shirt_top", "trouser", "sneaker", "bag", "ankle_boot")
 
 def _splits(data: str, per_class: int, classes=None, seed: int = 0):
     if data:
-        from transferkit.vision.data import read_image_source
+        from transferkit.common.data import read
+        from transferkit.common.domain import ReadOptions, get_domain
 
-        examples = read_image_source(data)
+        examples = read(get_domain("vision"), data, ReadOptions(), "train")  # lists skipped
     else:
         examples = fashion_mnist_examples(per_class, "train", classes)
     return split_examples(examples, validation=0.15, test=0.15, seed=seed)
