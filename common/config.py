@@ -40,8 +40,6 @@ class HeadConfig:
         units: Hidden Dense layer sizes, e.g. ``(128,)``.
         activation: Activation of the hidden layers.
         dropout: Dropout after each hidden layer (and before the output when no hidden).
-        pooling: ``"none"`` (backbone already pooled) or ``"flatten"`` (backbone gives a
-            spatial map, for the VGG16+Flatten recipe).
         task: ``"multiclass"`` (softmax), ``"multilabel"`` (sigmoid) or ``"regression"``.
         standardize: Scale each feature by the training set's mean and variance first
             (a Normalization layer adapted in phase 1). Backbones whose features are
