@@ -42,7 +42,7 @@ class HeadConfig:
         dropout: Dropout after each hidden layer (and before the output when no hidden).
         task: ``"multiclass"`` (softmax), ``"multilabel"`` (sigmoid) or ``"regression"``.
         standardize: Scale each feature by the training set's mean and variance first
-            (a Normalization layer adapted in phase 1). Backbones whose features are
+            (a FeatureStandardization layer adapted in phase 1). Backbones whose features are
             tiny or huge, random-init ones among them, need it to train at all.
     """
 
