@@ -1,0 +1,45 @@
+"""Shared bits of the benchmarks: synthetic images and robust timing summaries."""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+
+def write_images(root: Path, n: int, size: int, classes: int = 3, seed: int = 0) -> Path:
+    """``n`` PNGs in ``classes`` class folders: noise tinted by class, learnable."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        label = i % classes
+        img = rng.integers(0, 120, (size, size, 3), dtype=np.uint8)
+        img[..., label] += 120
+        folder = root / f"class_{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(folder / f"{i:05d}.png")
+    return root
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - t0, out
+
+
+def summary(name: str, times: list[float]) -> str:
+    return (f"{name:<34} median {statistics.median(times):8.3f} s   "
+            f"min {min(times):8.3f}   max {max(times):8.3f}   (n={len(times)})")
+
+
+def ratio_line(name: str, baseline: list[float], candidate: list[float]) -> str:
+    """Median of the pairwise ratios baseline/candidate (pairs ran back to back)."""
+    ratios = [b / c for b, c in zip(baseline, candidate)]
+    return (f"{name:<34} baseline/candidate: median {statistics.median(ratios):6.2f}x   "
+            f"min {min(ratios):6.2f}x   max {max(ratios):6.2f}x")
