@@ -3,11 +3,13 @@
 ``weights`` is the model: a full model file (``.h5``/``.keras``) or SavedModel directory, or
 a weights-only ``.h5`` together with ``architecture=model.json`` (``model.to_json()``).
 The model is cut before its last layer (or at ``cut``) and its output is the feature vector.
-Images are fed at the contract's size and channels, scaled to [0, 1], and flattened when
-the model takes vectors (an MLP on 28×28 images takes 784 values).
+Images are fed at the contract's size and channels, scaled to [0, 1], flattened when the
+model takes vectors (an MLP on 28×28 images takes 784 values) and without the channel axis
+when it takes ``[28, 28]`` (``Flatten(input_shape=(28, 28))``, the classic Fashion-MNIST MLP).
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 
@@ -58,16 +60,37 @@ def own_model(weights=None, contract=None, architecture: str = "", cut="-1"):
     features = cut_model(load_user_model(weights, architecture), cut)
     inputs = image_input(contract)
     x = ImageScaling(contract.scaling, name="scaling")(inputs)
-    want = features.input_shape[1:]
-    if len(want) == 1:
-        have = contract.size * contract.size * contract.channels
-        if have != want[0]:
-            raise ValueError(f"own_model takes {want[0]} values; images of {contract.size}²×"
-                             f"{contract.channels} give {have}: set --size/--channels")
-        x = keras.layers.Reshape((have,), name="flatten_pixels")(x)
-    elif tuple(want) != (contract.size, contract.size, contract.channels):
-        raise ValueError(f"own_model takes input {tuple(want)}; set --size {want[0]} "
-                         f"--channels {want[-1]}")
+    x = _fit_input(x, tuple(features.input_shape[1:]), contract)
     return keras.Model(inputs, features(x), name="own_model")
 
 
+def _fit_input(x, want: tuple, contract):
+    """Shape the contract's images as the model takes them: [784], [28, 28] or [h, w, c]."""
+    size, channels = contract.size, contract.channels
+    if len(want) == 1:
+        have = size * size * channels
+        if want[0] not in (None, have):
+            raise ValueError(f"own_model takes {want[0]} values; images of {size}²×{channels} "
+                             f"give {have}: pass {_guess_square(want[0])}")
+        return keras.layers.Reshape((have,), name="flatten_pixels")(x)
+    if len(want) == 2:  # grayscale without a channel axis: Flatten(input_shape=(28, 28))
+        if channels != 1 or not _fits(want, (size, size)):
+            raise ValueError(f"own_model takes {want} grayscale images: pass --option "
+                             f"size={want[0] or size} --option channels=1")
+        return keras.layers.Reshape((size, size), name="drop_channel")(x)
+    if not _fits(want, (size, size, channels)):
+        raise ValueError(f"own_model takes input {want}: pass --option "
+                         f"size={want[0] or size} --option channels={want[-1] or channels}")
+    return x
+
+
+def _guess_square(n: int) -> str:
+    for channels in (1, 3):
+        side = math.isqrt(n // channels)
+        if side * side * channels == n:
+            return f"--option size={side} --option channels={channels}"
+    return "--option size=N --option channels=C with N*N*C values"
+
+
+def _fits(want: tuple, have: tuple) -> bool:
+    return len(want) == len(have) and all(w is None or w == h for w, h in zip(want, have))
