@@ -142,10 +142,34 @@ def test_missing_model_file_is_named(tmp_path):
 
 
 def test_wrong_image_size_names_the_fix(source_models):
-    with pytest.raises(ValueError, match="--size 28 --channels 1"):
+    with pytest.raises(ValueError, match="--option size=28 --option channels=1"):
         create_backbone("own_model", weights=str(source_models["mlp"]), size=32, channels=3)
-    with pytest.raises(ValueError, match="set --size/--channels"):
+    with pytest.raises(ValueError, match="--option size=28 --option channels=1"):
         create_backbone("own_model", weights=str(source_models["vector_mlp"]), size=32)
+
+
+def test_classic_mlp_on_28x28_without_a_channel_axis(tmp_path):
+    """``Flatten(input_shape=(28, 28))``: the Keras Fashion-MNIST tutorial's model."""
+    model = keras.Sequential([keras.layers.Flatten(input_shape=(28, 28)),
+                              keras.layers.Dense(16, activation="relu", name="hidden"),
+                              keras.layers.Dense(10, name="logits")])
+    model.save(str(tmp_path / "classic.h5"))
+    backbone = create_backbone("own_model", weights=str(tmp_path / "classic.h5"), **OPTIONS)
+    x = np.random.default_rng(4).uniform(0, 255, (2, 28, 28, 1)).astype("float32")
+    want = keras.Model(model.inputs, model.get_layer("hidden").output)(x[..., 0] / 255.0)
+    np.testing.assert_allclose(backbone(x).numpy(), want.numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="--option size=28 --option channels=1"):
+        create_backbone("own_model", weights=str(tmp_path / "classic.h5"), size=28, channels=3)
+
+
+def test_any_size_cnn_takes_the_contract_size(tmp_path):
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    keras.Model(inputs, keras.layers.Dense(2, name="out")(x)).save(str(tmp_path / "cnn.h5"))
+    backbone = create_backbone("own_model", weights=str(tmp_path / "cnn.h5"), size=40,
+                               channels=3)
+    assert backbone.input_shape == (None, 40, 40, 3) and backbone.output_shape == (None, 4)
 
 
 def test_cli_train_predict_evaluate(source_models, pattern_dir, tmp_path, capsys):
