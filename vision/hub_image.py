@@ -22,7 +22,7 @@ def hub_layer(handle: str, backbone: str, output_key: str | None = None, **kwarg
 
     local = Path(handle).expanduser()
     source = str(local) if local.exists() else handle
-    if not local.exists() and "://" not in handle and not handle.startswith(("gs:", "/")):
+    if not local.exists() and "://" not in handle and not handle.startswith("gs:"):
         raise WeightsUnavailableError(backbone, [f"local path {handle} (does not exist)"],
                                       "Pass a SavedModel directory or a TF-Hub/Kaggle handle.")
     try:
