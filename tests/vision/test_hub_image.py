@@ -79,5 +79,8 @@ def test_offline_handle_names_the_cache_and_a_local_path(handle, tmp_path, monke
 def test_no_handle_and_missing_local_path_are_clear(tmp_path):
     with pytest.raises(WeightsUnavailableError, match="--weights HANDLE_OR_DIR"):
         create_backbone("hub_image", size=SIZE)
-    with pytest.raises(WeightsUnavailableError, match="does not exist"):
-        create_backbone("hub_image", weights=str(tmp_path / "no_such_model"), size=SIZE)
+    for missing in (str(tmp_path / "no_such_model"), "relative/no_such_model"):
+        with pytest.raises(WeightsUnavailableError) as info:
+            create_backbone("hub_image", weights=missing, size=SIZE)
+        assert f"local path {missing} (does not exist)" in str(info.value)
+        assert "TFHUB_CACHE_DIR" not in str(info.value)  # not a download problem
