@@ -70,6 +70,8 @@ def test_multilabel_and_regression_heads(tmp_path, tiny_bert_dir):
     assert multi.metrics["test"]["micro_f1"] > 0.6
     values = [1.0 if lab == "pos" else -1.0 for lab in labels]
     data = _write_csv(tmp_path / "reg.csv", texts, values)
-    reg = train_run(_config(tiny_bert_dir, data, "regression", fine_tune_epochs=4),
-                    tmp_path / "reg", verbose=0)
+    # The library's default backbone LR (0.1x the head's): at 1.0x, fine-tuning this tiny
+    # random BERT on standardised features swung test R2 between -1.0 and 0.46 by seed.
+    reg = train_run(_config(tiny_bert_dir, data, "regression", fine_tune_epochs=4,
+                            backbone_lr_multiplier=0.1), tmp_path / "reg", verbose=0)
     assert reg.metrics["test"]["r2"] > 0.1, reg.metrics["test"]
