@@ -19,25 +19,12 @@ from __future__ import annotations
 import dataclasses
 
 from transferkit.common.contracts import TextContract
+from transferkit.common.hub import hub_keras_layer
 from transferkit.common.keras import keras, tf
 from transferkit.common.registry import register_backbone
-from transferkit.common.weights import WeightsUnavailableError
 from transferkit.nlp.tokenizer import HUB_PREFIX, INPUT_KEYS
 
 OUTPUT_KEYS = ("pooled_output", "default")
-
-
-def load_hub_layer(handle: str, name: str, trainable: bool = True):
-    """``hub.KerasLayer(handle)``; an unreachable handle raises WeightsUnavailableError."""
-    import tensorflow_hub as hub
-
-    try:
-        return hub.KerasLayer(handle, trainable=trainable, name=name)
-    except (OSError, ValueError, tf.errors.OpError) as exc:
-        raise WeightsUnavailableError(
-            "hub_text", [f"TF-Hub handle {handle!r} ({type(exc).__name__}: {str(exc)[:160]})"],
-            "Fix: download the SavedModel once and pass its local folder as handle=PATH "
-            "(TF-Hub can't be reached offline).") from exc
 
 
 @register_backbone("hub_text", domain="text", contract=TextContract(),
@@ -53,7 +40,7 @@ def hub_text(weights=None, contract=TextContract(), handle: str = "",
     if output_key not in OUTPUT_KEYS:
         raise ValueError(f"output_key must be one of {OUTPUT_KEYS}, got {output_key!r}")
     inputs = {k: keras.Input(shape=(None,), dtype=tf.int32, name=k) for k in INPUT_KEYS}
-    encoder = load_hub_layer(handle, "hub_encoder")
+    encoder = hub_keras_layer(handle, "hub_text", trainable=True, name="hub_encoder")
     pooled = encoder(inputs)[output_key]
     model = keras.Model(inputs, pooled, name="hub_text")
     object.__setattr__(model, "_transferkit_blocks", [encoder])

@@ -135,9 +135,9 @@ class HubPacker(tf.Module):
 
     def __init__(self, handle: str):
         super().__init__(name="hub_packer")
-        import tensorflow_hub as hub
+        from transferkit.common.hub import hub_keras_layer
 
-        self.layer = hub.KerasLayer(handle, name="hub_preprocess")
+        self.layer = hub_keras_layer(handle, "hub_text preprocessing", name="hub_preprocess")
 
     def __call__(self, texts):
         out = self.layer(texts)

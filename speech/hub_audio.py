@@ -14,44 +14,13 @@ Example:
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from transferkit.common.contracts import AudioContract
+from transferkit.common.hub import hub_keras_layer
 from transferkit.common.keras import keras, tf
 from transferkit.common.registry import register_backbone
-from transferkit.common.weights import WeightsUnavailableError
 
 YAMNET_HANDLE = "https://tfhub.dev/google/yamnet/1"
 TRILL_HANDLE = "https://tfhub.dev/google/nonsemantic-speech-benchmark/trill-distilled/3"
-
-
-def hub_audio_layer(handle, backbone: str, **kwargs):
-    """``hub.KerasLayer`` for a handle or local SavedModel, with a clear offline error.
-
-    Raises:
-        WeightsUnavailableError: no handle, a missing local path, or a failed download.
-    """
-    import tensorflow_hub as hub
-
-    if not handle:
-        raise WeightsUnavailableError(backbone, ["no handle given"],
-                                      "A TF-Hub model can't be randomly initialised: pass "
-                                      "--weights HANDLE_OR_DIR (a SavedModel directory).")
-    local = Path(str(handle)).expanduser()
-    remote = "://" in str(handle) or str(handle).startswith("gs:")
-    if not local.exists() and not remote:
-        raise WeightsUnavailableError(backbone, [f"local path {handle} (does not exist)"],
-                                      "Pass a SavedModel directory or a TF-Hub/Kaggle handle.")
-    try:
-        return hub.KerasLayer(str(local) if local.exists() else str(handle), **kwargs)
-    except Exception as exc:  # noqa: BLE001 - offline download failure, bad SavedModel
-        cache = os.environ.get("TFHUB_CACHE_DIR", "(TFHUB_CACHE_DIR unset)")
-        raise WeightsUnavailableError(
-            backbone, [f"TF-Hub handle {handle} via cache {cache} "
-                       f"({type(exc).__name__}: {str(exc)[:200]})"],
-            "Offline: download the model where you are online, then pass its local "
-            "directory (or set TFHUB_CACHE_DIR to a cache that holds it).") from exc
 
 
 @keras.utils.register_keras_serializable(package="transferkit")
@@ -80,7 +49,7 @@ def _mean_frames(x):
 def hub_yamnet(weights=YAMNET_HANDLE, contract: AudioContract = AudioContract(16000, 0.96),
                handle: str = "", trainable: bool = False) -> keras.Model:
     """``[batch, clip_samples]`` -> mean frame embedding (1,024-d for YAMNet)."""
-    layer = hub_audio_layer(handle or weights, "hub_yamnet", trainable=trainable)
+    layer = hub_keras_layer(handle or weights, "hub_yamnet", trainable=trainable)
     wave = keras.Input((contract.clip_samples,), name="waveform")
     return keras.Model(wave, PerClipMean(layer, name="per_clip_mean")(wave), name="hub_yamnet")
 
@@ -93,7 +62,7 @@ def hub_trill(weights=TRILL_HANDLE, contract: AudioContract = AudioContract(1600
               pass_sample_rate: bool = True) -> keras.Model:
     """``[batch, clip_samples]`` -> the ``embedding`` output, averaged over frames if any."""
     arguments = {"sample_rate": contract.sample_rate} if pass_sample_rate else None
-    layer = hub_audio_layer(handle or weights, "hub_trill", trainable=trainable,
+    layer = hub_keras_layer(handle or weights, "hub_trill", trainable=trainable,
                             output_key="embedding", arguments=arguments)
     wave = keras.Input((contract.clip_samples,), name="waveform")
     out = keras.layers.Lambda(_mean_frames, name="mean_frames")(layer(wave))
