@@ -128,12 +128,18 @@ def load_entry_points(force: bool = False) -> list[str]:
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
-        except Exception as exc:  # a broken plugin must not break the toolkit
-            print(f"[transferkit] plugin {ep.name!r} ({ep.value}) failed to load: {exc}",
-                  file=sys.stderr)
+            if callable(obj) and not isinstance(obj, type(sys)):
+                obj()
+        except RegistryError as exc:
+            if force:  # a register() run a second time meets its own names
+                loaded.append(ep.name)
+            else:
+                print(f"[transferkit] plugin {ep.name!r} ({ep.value}): {exc}", file=sys.stderr)
             continue
-        if callable(obj) and not isinstance(obj, type(sys)):
-            obj()
+        except Exception as exc:  # a broken plugin must not break the toolkit
+            print(f"[transferkit] plugin {ep.name!r} ({ep.value}) failed to load: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
         loaded.append(ep.name)
     return loaded
 

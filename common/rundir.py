@@ -95,11 +95,20 @@ class LoadedRun:
         return [(lab, None) for lab in decoded]
 
     def keras_model(self):
-        """Rebuild the trainable tf_keras model (random init) and load the run's weights."""
-        from transferkit.common.heads import build_head, join
-        from transferkit.common.registry import create_backbone
+        """Rebuild the trainable tf_keras model and load the run's weights.
 
-        backbone = create_backbone(self.config.backbone.name, weights=None,
+        Backbones with named weight sources are rebuilt at random init (the run's weights
+        replace them). Those without (own_model, TF-Hub, a local HF folder) need their
+        ``weights`` to exist at all: it is their architecture, so it is passed again.
+        """
+        from transferkit.common.heads import build_head, join
+        from transferkit.common.registry import create_backbone, get_backbone_spec
+
+        spec = get_backbone_spec(self.config.backbone.name)
+        weights = None if spec.weight_sources else self.config.backbone.weights
+        if isinstance(weights, str) and weights.lower() in {"none", "default"}:
+            weights = None
+        backbone = create_backbone(self.config.backbone.name, weights=weights,
                                    **self.config.backbone.options)
         head = build_head(tuple(backbone.output_shape[1:]), self.config.head,
                           self.codec.num_outputs)

@@ -42,3 +42,19 @@ def test_unknown_name_suggests(tiny):
 
 def test_glob_pattern():
     assert list_backbones(pattern="mobilenet*") == ["mobilenet_v1", "mobilenet_v2"]
+
+
+def test_a_plugin_whose_register_raises_is_reported_not_fatal(monkeypatch, capsys):
+    from importlib import metadata
+
+    from transferkit.common import registry
+
+    broken = metadata.EntryPoint(name="broken", value="json:dumps",  # dumps() raises TypeError
+                                 group=registry.ENTRY_POINT_GROUP)
+    missing = metadata.EntryPoint(name="missing", value="no_such_module_xyz",
+                                  group=registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry.metadata, "entry_points", lambda group: [broken, missing])
+    assert registry.load_entry_points(force=True) == []
+    err = capsys.readouterr().err
+    assert "plugin 'broken' (json:dumps) failed to load: TypeError" in err
+    assert "plugin 'missing'" in err

@@ -202,9 +202,6 @@ def test_cli_missing_model_file_is_a_clear_error(pattern_dir, tmp_path, capsys):
     assert str(missing) in err and "--weights PATH" in err
 
 
-@pytest.mark.xfail(strict=True, raises=WeightsUnavailableError, reason=(
-    "common/rundir.py LoadedRun.keras_model() rebuilds the backbone with weights=None, which "
-    "own_model (and hub_image) can't build from: the weights are the architecture"))
 def test_export_rebuilds_an_own_model_run(own_run):
     model = transferkit.load(own_run.run_dir).keras_model()
     x = np.random.default_rng(3).uniform(0, 255, (2, 28, 28, 1)).astype("float32")
