@@ -61,7 +61,7 @@ def own_model_transfer(out, *, quick=False, model="", per_class=20, epochs=60):
     figures = {}
     for label, weights in (("own_model", model), ("untrained", str(untrained))):
         config = RunConfig(
-            domain="vision",
+            domain="vision", recipe="own-model-transfer",
             backbone=BackboneConfig("own_model", weights, {"size": 28, "channels": 1}),
             head=HeadConfig(units=(), dropout=0.0),
             train=TrainConfig(epochs=int(epochs), learning_rate=1e-2, early_stopping_patience=10),

@@ -28,13 +28,14 @@ def _splits(data: str, per_class: int, classes=None, seed: int = 0):
     return split_examples(examples, validation=0.15, test=0.15, seed=seed)
 
 
-def _seed_recipe(out, *, backbone, head, quick, data, weights, size, epochs, classes,
+def _seed_recipe(out, *, recipe, backbone, head, quick, data, weights, size, epochs, classes,
                  pooling="avg", fine_tune_epochs=0):
     per_class = 30 if quick else 300
     options = {"size": int(size), "pooling": pooling}
     w = resolve_weights(backbone, weights, **options)
     config = RunConfig(
-        domain="vision", backbone=BackboneConfig(backbone, w, options), head=head,
+        domain="vision", recipe=recipe, backbone=BackboneConfig(backbone, w, options),
+        head=head,
         train=TrainConfig(epochs=2 if quick else int(epochs),
                           fine_tune_epochs=0 if quick else int(fine_tune_epochs)),
         data=DataConfig(train=data or "fashion-mnist (built in)"))
@@ -45,7 +46,8 @@ def _seed_recipe(out, *, backbone, head, quick, data, weights, size, epochs, cla
 @register_recipe("mobilenetv2-3class", domain="vision",
                  summary="seed 1: MobileNetV2 frozen + GAP + Dense(128) + softmax(3)")
 def mobilenetv2_3class(out, *, quick=False, data="", weights="auto", size=96, epochs=10):
-    return _seed_recipe(out, backbone="mobilenet_v2", head=HeadConfig(units=(128,), dropout=0.0),
+    return _seed_recipe(out, recipe="mobilenetv2-3class",
+                        backbone="mobilenet_v2", head=HeadConfig(units=(128,), dropout=0.0),
                         quick=quick, data=data, weights=weights, size=size, epochs=epochs,
                         classes=THREE)
 
@@ -53,7 +55,8 @@ def mobilenetv2_3class(out, *, quick=False, data="", weights="auto", size=96, ep
 @register_recipe("vgg16-softmax", domain="vision",
                  summary="seed 2: VGG16 frozen + GAP + Dense(1024) + softmax, categorical CE")
 def vgg16_softmax(out, *, quick=False, data="", weights="auto", size=64, epochs=10):
-    return _seed_recipe(out, backbone="vgg16", head=HeadConfig(units=(1024,), dropout=0.0),
+    return _seed_recipe(out, recipe="vgg16-softmax",
+                        backbone="vgg16", head=HeadConfig(units=(1024,), dropout=0.0),
                         quick=quick, data=data, weights=weights, size=size, epochs=epochs,
                         classes=THREE)
 
@@ -61,7 +64,8 @@ def vgg16_softmax(out, *, quick=False, data="", weights="auto", size=64, epochs=
 @register_recipe("vgg16-flatten", domain="vision",
                  summary="seed 4: VGG16 + Flatten + Dense(256) + softmax(10)")
 def vgg16_flatten(out, *, quick=False, data="", weights="auto", size=64, epochs=10):
-    return _seed_recipe(out, backbone="vgg16", head=HeadConfig(units=(256,), dropout=0.0),
+    return _seed_recipe(out, recipe="vgg16-flatten",
+                        backbone="vgg16", head=HeadConfig(units=(256,), dropout=0.0),
                         quick=quick, data=data, weights=weights, size=size, epochs=epochs,
                         classes=None, pooling="flatten")
 
@@ -71,7 +75,8 @@ def vgg16_flatten(out, *, quick=False, data="", weights="auto", size=64, epochs=
                  "train/val/test split, final evaluate")
 def mobilenetv2_5class(out, *, quick=False, data="", weights="auto", size=96, epochs=10,
                        fine_tune_epochs=2):
-    return _seed_recipe(out, backbone="mobilenet_v2", head=HeadConfig(units=(128,), dropout=0.2),
+    return _seed_recipe(out, recipe="mobilenetv2-5class",
+                        backbone="mobilenet_v2", head=HeadConfig(units=(128,), dropout=0.2),
                         quick=quick, data=data, weights=weights, size=size, epochs=epochs,
                         classes=FIVE, fine_tune_epochs=fine_tune_epochs)
 
@@ -95,7 +100,7 @@ def fashion_mnist_transfer(out, *, quick=False, per_class=200, size=96, epochs=3
     for label, weights in (("imagenet", "mobilenet_v1_imagenet"), ("random_init", None)):
         say(f"training on {label} features")
         config = RunConfig(
-            domain="vision",
+            domain="vision", recipe="fashion-mnist-transfer",
             backbone=BackboneConfig("mobilenet_v1", weights, {"size": int(size)}),
             head=HeadConfig(units=(), dropout=0.0),
             train=TrainConfig(epochs=int(epochs), early_stopping_patience=5),
