@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -58,9 +59,12 @@ def export_tflite(run_dir, quantize: str = "none") -> tuple[Path, float]:
 
 
 def _first_line(exc: Exception) -> str:
+    """The unsupported TF ops the converter names, else its first line."""
+    ops = sorted(set(re.findall(r"\btf\.([A-Z][A-Za-z0-9]+)\b", str(exc))))
+    if ops:
+        return "unsupported op(s) " + ", ".join(ops)
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    ops = [line for line in lines if "op" in line.lower() and "not" in line.lower()]
-    return (ops or lines or [type(exc).__name__])[0][:300]
+    return (lines or [type(exc).__name__])[0][:300]
 
 
 def _compare(run_dir: Path, content: bytes) -> float:

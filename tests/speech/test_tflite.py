@@ -1,0 +1,22 @@
+"""TFLite export of speech runs: the microfrontend op has no TFLite kernel, and says so."""
+import pytest
+
+from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
+                                       TrainConfig)
+
+
+def test_microfrontend_run_names_the_op_and_the_savedmodel(synthetic_sounds, session_tmp):
+    from transferkit.common.tflite import export_tflite
+    from transferkit.common.trainer import train_run
+
+    config = RunConfig(
+        domain="speech", backbone=BackboneConfig("kws_frontend", None),
+        head=HeadConfig(dropout=0.0), train=TrainConfig(epochs=1, early_stopping_patience=0),
+        data=DataConfig(train=str(synthetic_sounds), validation_split=0.2, test_split=0.2))
+    run = train_run(config, session_tmp / "runs" / "frontend_tflite", verbose=0)
+    with pytest.raises(RuntimeError) as info:
+        export_tflite(run.run_dir)
+    message = str(info.value)
+    assert "AudioMicrofrontend" in message
+    assert str(run.run_dir / "saved_model") in message
+    assert not (run.run_dir / "model.tflite").exists()
