@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from transferkit.common import callbacks as cb
 from transferkit.common import phases
 from transferkit.common.config import RunConfig, save_config
 from transferkit.common.contracts import contract_to_dict

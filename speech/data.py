@@ -10,11 +10,10 @@ Example:
 """
 from __future__ import annotations
 
-import csv
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from transferkit.common.domain import Examples, ReadOptions
+from transferkit.common.files import input_files, labelled_files
 from transferkit.speech.audio_io import AUDIO_EXTENSIONS, check_audio
 
 GROUP_COLUMNS = ("group", "voice", "speaker")
@@ -28,15 +27,7 @@ def read_audio_source(path, options: ReadOptions = ReadOptions()) -> Examples:
         FileNotFoundError: when ``path`` does not exist.
         ValueError: when a folder has no class folders or a CSV lacks a column.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"audio data {path} does not exist")
-    if path.is_dir():
-        rows = _scan_folder(path)
-    elif path.suffix.lower() in {".csv", ".tsv"}:
-        rows = _read_csv(path, options)
-    else:
-        raise ValueError(f"{path}: audio data must be a folder of class folders or a .csv")
+    rows = labelled_files(path, options, "audio", GROUP_COLUMNS)
     with ThreadPoolExecutor(CHECK_THREADS) as pool:
         reasons = list(pool.map(check_audio, [r[0] for r in rows]))
     keep = [r for r, why in zip(rows, reasons) if not why]
@@ -46,43 +37,6 @@ def read_audio_source(path, options: ReadOptions = ReadOptions()) -> Examples:
                     groups=tuple(r[2] for r in keep) if has_groups else None, skipped=skipped)
 
 
-def _scan_folder(root: Path) -> list[tuple[Path, str, None]]:
-    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
-        raise ValueError(f"{root}: expected one subfolder per class, found none")
-    return [(f, c.name, None) for c in classes for f in sorted(c.rglob("*"))
-            if f.is_file() and not f.name.startswith(".")]
-
-
-def _read_csv(path: Path, options: ReadOptions) -> list[tuple[Path, str, str | None]]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(newline="", encoding=options.encoding) as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        fields = reader.fieldnames or []
-        missing = {options.path_column, options.label_column} - set(fields)
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {sorted(missing)}; found {fields}")
-        group = next((c for c in GROUP_COLUMNS if c in fields), None)
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            file, label = row[options.path_column], row[options.label_column]
-            if not file or label in (None, ""):
-                raise ValueError(f"{path}:{line}: empty path or label")
-            file = Path(file)
-            rows.append((file if file.is_absolute() else path.parent / file, label,
-                         row[group] if group else None))
-    return rows
-
-
 def read_audio_inputs(args: list[str]) -> list[str]:
     """CLI predict inputs: audio files, or folders searched recursively."""
-    out = []
-    for arg in args:
-        path = Path(arg)
-        if path.is_dir():
-            out += sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
-        elif path.is_file():
-            out.append(str(path))
-        else:
-            raise FileNotFoundError(f"{arg}: no such audio file or folder")
-    return out
+    return input_files(args, AUDIO_EXTENSIONS, "audio")

@@ -2,9 +2,9 @@
 
 Importing this package registers its backbones and the ``"vision"`` domain.
 """
-from pathlib import Path
 
 from transferkit.common.domain import Domain, register_domain
+from transferkit.common.files import input_files
 from transferkit.vision import (efficientnet_b0, hub_image, inception_v3, mobilenet,  # noqa: F401
                                 mobilenet_v1_weights, mobilenet_v2, own_model, resnet50, vgg16)
 from transferkit.vision.data import IMAGE_EXTENSIONS, make_image_dataset, read_image_source
@@ -12,16 +12,7 @@ from transferkit.vision.data import IMAGE_EXTENSIONS, make_image_dataset, read_i
 
 def read_image_inputs(args: list[str]) -> list[str]:
     """CLI predict inputs: image files, or folders searched recursively."""
-    out = []
-    for arg in args:
-        path = Path(arg)
-        if path.is_dir():
-            out += sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
-        elif path.is_file():
-            out.append(str(path))
-        else:
-            raise FileNotFoundError(f"{arg}: no such image file or folder")
-    return out
+    return input_files(args, IMAGE_EXTENSIONS, "image")
 
 
 register_domain(Domain(name="vision", read_source=read_image_source,

@@ -1,12 +1,12 @@
 """Image sources (class folders, CSV of path,label) and the tf.data pipeline."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from transferkit.common.domain import Examples, PipelineOptions, ReadOptions
+from transferkit.common.files import labelled_files
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 CACHE_LIMIT_BYTES = 2 << 30  # decoded images are cached in memory below this
@@ -21,17 +21,9 @@ def read_image_source(path, options: ReadOptions = ReadOptions()) -> Examples:
     Example:
         >>> ex = read_image_source("data/flowers")  # doctest: +SKIP
     """
-    path = Path(path)
-    if path.is_dir():
-        pairs = _scan_folder(path)
-    elif path.suffix.lower() in {".csv", ".tsv"}:
-        pairs = _read_csv(path, options)
-    elif not path.exists():
-        raise FileNotFoundError(f"image data {path} does not exist")
-    else:
-        raise ValueError(f"{path}: image data must be a folder of class folders or a .csv")
+    pairs = labelled_files(path, options, "image")
     items, labels, skipped = [], [], []
-    for file, label in pairs:
+    for file, label, _ in pairs:
         reason = _check_image(file)
         if reason:
             skipped.append((str(file), reason))
@@ -39,32 +31,6 @@ def read_image_source(path, options: ReadOptions = ReadOptions()) -> Examples:
             items.append(str(file))
             labels.append(label)
     return Examples(items=tuple(items), labels=tuple(labels), skipped=tuple(skipped))
-
-
-def _scan_folder(root: Path) -> list[tuple[Path, str]]:
-    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
-        raise ValueError(f"{root}: expected one subfolder per class, found none")
-    return [(f, c.name) for c in classes for f in sorted(c.rglob("*"))
-            if f.is_file() and not f.name.startswith(".")]
-
-
-def _read_csv(path: Path, options: ReadOptions) -> list[tuple[Path, str]]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(newline="", encoding=options.encoding) as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        missing = {options.path_column, options.label_column} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {sorted(missing)}; "
-                             f"found {reader.fieldnames}")
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            file, label = row[options.path_column], row[options.label_column]
-            if not file or label in (None, ""):
-                raise ValueError(f"{path}:{line}: empty path or label")
-            file = Path(file)
-            rows.append((file if file.is_absolute() else path.parent / file, label))
-    return rows
 
 
 def _check_image(file: Path) -> str:
