@@ -76,29 +76,46 @@ def test_frozen_kws_head_on_unseen_voices(frozen_kws_run, digit_splits):
     assert accuracy >= 0.80
 
 
-def test_random_init_baseline(digit_splits, session_tmp):
+@pytest.fixture(scope="session")
+def random_init_runs(digit_splits, session_tmp):
     from transferkit.common.trainer import train_run
 
-    scores = [train_run(_config("kws_mobilenetv2", None, seed), session_tmp / "runs" /
-                        f"kws_random_{seed}", splits=digit_splits, verbose=0)
-              .metrics["test"]["accuracy"] for seed in range(3)]
+    return [train_run(_config("kws_mobilenetv2", None, seed),
+                      session_tmp / "runs" / f"kws_random_{seed}", splits=digit_splits,
+                      verbose=0) for seed in range(3)]
+
+
+@pytest.fixture(scope="session")
+def frontend_run(digit_splits, session_tmp):
+    from transferkit.common.trainer import train_run
+
+    return train_run(_config("kws_frontend", None), session_tmp / "runs" / "frontend",
+                     splits=digit_splits, verbose=0)
+
+
+def test_random_init_baseline(random_init_runs):
+    scores = [run.metrics["test"]["accuracy"] for run in random_init_runs]
     _report("same head on random-init kws_mobilenetv2, mean of 3 seeds",
             f"{np.mean(scores):.4f} ({', '.join(f'{s:.3f}' for s in scores)})")
 
 
-def test_frontend_features_alone(digit_splits, session_tmp):
-    from transferkit.common.trainer import train_run
-
-    result = train_run(_config("kws_frontend", None), session_tmp / "runs" / "frontend",
-                       splits=digit_splits, verbose=0)
+def test_frontend_features_alone(frontend_run):
     _report("same head on the microfrontend features alone (kws_frontend)",
-            round(result.metrics["test"]["accuracy"], 4))
+            round(frontend_run.metrics["test"]["accuracy"], 4))
 
 
-def test_cross_synthesiser_festival(frozen_kws_run, session_tmp):
+def _accuracy_on(run_dir, spoken) -> float:
+    from transferkit.common.rundir import load
+
+    run = load(run_dir)  # also checks the exported SavedModel reloads
+    predicted = [label for label, _ in run.classify(spoken.items)]
+    return float(np.mean(np.array(predicted) == np.array(spoken.labels)))
+
+
+def test_cross_synthesiser_festival(frozen_kws_run, random_init_runs, frontend_run,
+                                    session_tmp):
     import shutil
 
-    from transferkit.common.rundir import load
     from transferkit.speech.data import read_audio_source
     from transferkit.speech.speak import DIGITS, festival_voices, speak_dataset
 
@@ -106,13 +123,15 @@ def test_cross_synthesiser_festival(frozen_kws_run, session_tmp):
         pytest.skip("festival is not installed (apt-get install festival)")
     spoken = read_audio_source(speak_dataset(DIGITS, session_tmp / "festival_digits",
                                              festival_voices()))
-    run = load(frozen_kws_run.run_dir)  # also checks the exported SavedModel reloads
-    predicted = [label for label, _ in run.classify(spoken.items)]
-    accuracy = float(np.mean(np.array(predicted) == np.array(spoken.labels)))
+    kws = _accuracy_on(frozen_kws_run.run_dir, spoken)
+    random = [_accuracy_on(run.run_dir, spoken) for run in random_init_runs]
+    frontend = _accuracy_on(frontend_run.run_dir, spoken)
     _report(f"cross-synthesiser: trained on espeak, tested on {len(spoken)} Festival clips",
-            round(accuracy, 4))
-
-
+            f"pretrained KWS {kws:.4f}; random init mean {np.mean(random):.4f} "
+            f"({', '.join(f'{r:.3f}' for r in random)}); frontend alone {frontend:.4f}")
+    # measured here: 0.633 against 0.100 (random init) and 0.067 (frontend alone)
+    assert kws >= np.mean(random) + 0.2
+    assert kws >= frontend + 0.2
 def test_crepe_tiny_reads_440_hz():
     from transferkit.common.weights import named_weights
     from transferkit.speech.crepe_tiny import crepe_pitch_model, pitch_hz
