@@ -11,7 +11,7 @@ from transferkit.common import callbacks as cb
 from transferkit.common.config import RunConfig
 from transferkit.common.domain import Domain, PipelineOptions
 from transferkit.common.features import choose_mode, extract_features, fingerprint
-from transferkit.common.freezing import count_trainable, freeze, unfreeze
+from transferkit.common.freezing import all_trainable, count_trainable, freeze, unfreeze
 from transferkit.common.heads import adapt_head, loss_and_metrics
 from transferkit.common.keras import keras, tf
 from transferkit.common.labels import LabelCodec
@@ -178,7 +178,17 @@ def fine_tune(ctx: PhaseContext, model) -> None:
     done, initial = _resume_point(ctx, "phase2", model)
     if done:
         return
-    model.fit(ctx.dataset("train", training=True), validation_data=ctx.dataset("validation"),
+    val = ctx.dataset("validation")
+    before = model.evaluate(val, verbose=0, return_dict=True)["loss"]
+    with all_trainable(model):  # the weight order must not depend on what is frozen
+        snapshot = model.get_weights()
+    model.fit(ctx.dataset("train", training=True), validation_data=val,
               epochs=t.fine_tune_epochs, initial_epoch=initial,
               callbacks=_callbacks(ctx, "phase2"), verbose=ctx.verbose)
+    after = model.evaluate(val, verbose=0, return_dict=True)["loss"]
+    if after > before:
+        _log(f"phase 2 did not improve the validation loss ({after:.4f} against "
+             f"{before:.4f} before it): keeping the phase-1 weights")
+        with all_trainable(model):
+            model.set_weights(snapshot)
     _mark_done(ctx, "phase2", model)
