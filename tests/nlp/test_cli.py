@@ -1,0 +1,27 @@
+"""The text domain from the command line: train on a CSV, then predict raw strings."""
+import csv
+import json
+
+from tests.nlp.conftest import sentiment_texts
+
+
+def test_cli_train_evaluate_predict_raw_strings(tiny_bert_dir, tmp_path, capsys):
+    from transferkit.common.cli import main
+
+    texts, labels = sentiment_texts(240, seed=3)
+    data = tmp_path / "tweets.csv"
+    with open(data, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("text", "label"), *zip(texts, labels)])
+    run = tmp_path / "run"
+    assert main(["train", "--domain", "text", "--data", str(data), "--backbone", "hf_encoder",
+                 "--weights", str(tiny_bert_dir), "--option", f"tokenizer={tiny_bert_dir}",
+                 "--option", "max_length=32", "--epochs", "20", "--learning-rate", "0.01",
+                 "--early-stopping-patience", "0", "--out", str(run)]) == 0
+    assert json.loads((run / "metrics.json").read_text())["test"]["accuracy"] >= 0.7
+    assert main(["evaluate", str(run), "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(run), "--json", "The movie was great and fun",
+                 "I hate this boring plot"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["input"] for r in rows] == ["The movie was great and fun", "I hate this boring plot"]
+    assert {r["label"] for r in rows} <= {"pos", "neg"} and all(0 <= r["score"] <= 1 for r in rows)

@@ -1,0 +1,20 @@
+"""The speech domain from the command line: train on class folders, predict on a wav file."""
+import json
+
+
+def test_cli_train_kws_and_predict_a_wav(synthetic_sounds, tmp_path, capsys):
+    from transferkit.common.cli import main
+
+    run = tmp_path / "run"
+    # random init keeps this test off the real weights (tests/speech/test_real_weights.py)
+    assert main(["train", "--domain", "speech", "--data", str(synthetic_sounds),
+                 "--backbone", "kws_mobilenetv2", "--weights", "none", "--epochs", "30",
+                 "--learning-rate", "0.01", "--early-stopping-patience", "0",
+                 "--out", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] > 0.5  # tone / noise / chirp: chance is 0.33
+    wav = sorted((synthetic_sounds / "tone").glob("*.wav"))[0]
+    capsys.readouterr()
+    assert main(["predict", str(run), "--json", str(wav)]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["input"] == str(wav) and row["label"] in {"tone", "noise", "chirp"}
