@@ -120,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
         print(f"transferkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except ImportError as exc:  # a domain's optional dependencies are not installed
+        print(f"transferkit {args.command}: error: {exc}; install the domain's extra, e.g. "
+              "pip install 'transferkit[all]' (or [vision], [nlp], [speech])", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -162,3 +162,22 @@ def test_help_does_not_import_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_missing_optional_dependency_names_the_extra(monkeypatch, tmp_path, capsys):
+    # A domain whose extra is not installed: the import inside the command fails.
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_speech(name, *args, **kwargs):
+        if name.startswith("transferkit.speech"):
+            raise ModuleNotFoundError("No module named 'librosa'", name="librosa")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_speech)
+    code = main(["data", "speak", "--words", "up", "--out", str(tmp_path / "w")])
+    err = capsys.readouterr().err
+    assert code == 2 and "No module named 'librosa'" in err
+    assert "pip install 'transferkit[all]'" in err and "[speech]" in err
+    assert "Traceback" not in err
