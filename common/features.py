@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -76,11 +77,23 @@ def extract_features(backbone, dataset, n_items: int, *, mode: str = "memory",
     return out
 
 
-def _predict_fn(backbone):
-    from transferkit.common.keras import tf
+_TRACED = weakref.WeakKeyDictionary()  # backbone -> its traced call, made once
 
-    # A traced call beats model.predict's per-call overhead for many small batches.
-    return tf.function(lambda x: backbone(x, training=False), reduce_retracing=True)
+
+def _predict_fn(backbone):
+    """One traced inference call per backbone, shared by every split and phase.
+
+    A traced call beats ``model.predict``'s per-call overhead for many small batches; keeping
+    one per backbone (not one per split) avoids re-tracing and TF's retracing warnings.
+    """
+    call = _TRACED.get(backbone)
+    if call is None:
+        from transferkit.common.keras import tf
+
+        model = weakref.ref(backbone)  # the cache must not keep the backbone alive
+        call = tf.function(lambda x: model()(x, training=False), reduce_retracing=True)
+        _TRACED[backbone] = call
+    return call
 
 
 def _allocate(mode, tmp, shape):

@@ -186,3 +186,24 @@ def test_fingerprint_is_stable_and_sensitive():
     assert a != fingerprint(BackboneConfig("x"), ["b.png", "a.png"])
     assert a != fingerprint(dataclasses.replace(BackboneConfig("x"), weights=None),
                             ["a.png", "b.png"])
+
+
+def test_one_traced_call_per_backbone_across_splits():
+    # Every split and phase reuses one traced call (a ragged last batch adds one relaxed
+    # trace, not one per split), and the cache does not keep a dropped backbone alive.
+    import gc
+    import weakref
+
+    from transferkit.common.keras import keras, tf
+
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(4)(inputs))
+    for n in (100, 37, 64, 5):
+        x = np.random.default_rng(n).random((n, 8), dtype=np.float32)
+        got = extract_features(model, tf.data.Dataset.from_tensor_slices(x).batch(32), n)
+        np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
+    assert features._TRACED[model].experimental_get_tracing_count() <= 2
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
