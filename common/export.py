@@ -23,6 +23,14 @@ def plain_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, model.outputs, name="transferkit_model")
 
 
+def _saveable(model: keras.Model) -> keras.Model:
+    """``model``, compiled with no loss if it never was: tf_keras' ``save`` logs a misleading
+    "compiled metrics have yet to be built" warning for every uncompiled model."""
+    if getattr(model, "compiled_loss", None) is None:
+        model.compile()
+    return model
+
+
 def export_model(model: keras.Model, run_dir: Path, serving: keras.Model | None = None) -> dict:
     """Write the weights, the SavedModel (of ``serving`` when the domain wraps raw input)
     and, where the layers serialise, a full ``.keras`` file.
@@ -35,11 +43,11 @@ def export_model(model: keras.Model, run_dir: Path, serving: keras.Model | None 
     with atomic_path(run_dir / WEIGHTS) as tmp, all_trainable(model):
         model.save_weights(str(tmp), save_format="h5")
     written["weights"] = WEIGHTS
-    target = serving if serving is not None else plain_model(model)
+    target = _saveable(serving if serving is not None else plain_model(model))
     with atomic_path(run_dir / SAVED_MODEL) as tmp:
         target.save(str(tmp), save_format="tf", include_optimizer=False)
     written["saved_model"] = SAVED_MODEL
-    written["keras"] = _try_keras_file(plain_model(model), run_dir / KERAS_FILE)
+    written["keras"] = _try_keras_file(_saveable(plain_model(model)), run_dir / KERAS_FILE)
     return written
 
 
@@ -52,8 +60,9 @@ def _try_keras_file(model: keras.Model, path: Path) -> str:
         os.replace(tmp, path)
         return KERAS_FILE
     except Exception as exc:  # noqa: BLE001
-        print(f"[transferkit] .keras export skipped: {type(exc).__name__}: {str(exc)[:200]}",
-              file=sys.stderr)
+        reason = " ".join(str(exc).split())[:160]  # one line, whatever the layer raised
+        print(f"[transferkit] model.keras not written ({type(exc).__name__}: {reason}); "
+              f"{SAVED_MODEL}/ and {WEIGHTS} hold the model", file=sys.stderr)
         return f"skipped: {type(exc).__name__}"
     finally:
         tmp.unlink(missing_ok=True)
