@@ -29,8 +29,13 @@ from transferkit.nlp.tokenizer import INPUT_KEYS
 POOLINGS = ("mean", "cls", "pooler")
 
 
+@keras.utils.register_keras_serializable(package="transferkit")
 class HFEncoder(keras.layers.Layer):
-    """A ``TFPreTrainedModel`` as one layer: encoder inputs -> pooled features."""
+    """A ``TFPreTrainedModel`` as one layer: encoder inputs -> pooled features.
+
+    Its config carries the HF model's config, so a model holding it saves to ``.keras``
+    and reloads offline (the architecture is rebuilt from the config, then the weights load).
+    """
 
     def __init__(self, hf_model, pooling: str = "mean", **kwargs):
         super().__init__(**kwargs)
@@ -43,6 +48,19 @@ class HFEncoder(keras.layers.Layer):
             raise ValueError(f"{type(hf_model).__name__} has no pooler; use pooling='mean' "
                              f"or 'cls'")
         self._takes_types = "token_type_ids" in inspect.signature(hf_model.call).parameters
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "pooling": self.pooling,
+                "hf_config": self.hf_model.config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "HFEncoder":
+        import transformers
+
+        config = dict(config)
+        hf_config = dict(config.pop("hf_config"))
+        hf_config = transformers.AutoConfig.for_model(hf_config.pop("model_type"), **hf_config)
+        return cls(transformers.TFAutoModel.from_config(hf_config), **config)
 
     def call(self, inputs, training=False):
         kwargs = {"input_ids": inputs["input_word_ids"], "attention_mask": inputs["input_mask"]}

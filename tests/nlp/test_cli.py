@@ -18,6 +18,7 @@ def test_cli_train_evaluate_predict_raw_strings(tiny_bert_dir, tmp_path, capsys)
                  "--option", "max_length=32", "--epochs", "20", "--learning-rate", "0.01",
                  "--early-stopping-patience", "0", "--out", str(run)]) == 0
     assert json.loads((run / "metrics.json").read_text())["test"]["accuracy"] >= 0.7
+    assert all((run / name).exists() for name in ("saved_model", "model_weights.h5", "model.keras"))
     assert main(["evaluate", str(run), "--data", str(data)]) == 0
     capsys.readouterr()
     assert main(["predict", str(run), "--json", "The movie was great and fun",

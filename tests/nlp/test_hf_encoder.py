@@ -104,6 +104,22 @@ def test_h5_weights_round_trip(tmp_path, tiny_bert_dir, tiny_contract, text_doma
                                model.predict(ds, verbose=0), atol=1e-5)
 
 
+@pytest.mark.parametrize("pooling", ["cls", "pooler"])
+def test_keras_file_round_trip(pooling, tmp_path, tiny_bert_dir, tiny_contract, text_domain,
+                               tf_keras):
+    # The encoder layer serialises its HF config: a whole model saves to .keras and reloads
+    # offline with the same outputs (architecture from the config, then the weights).
+    backbone = create_backbone("hf_encoder", weights=str(tiny_bert_dir),
+                               tokenizer=str(tiny_bert_dir), pooling=pooling)
+    model = tf_keras.Model(backbone.input, tf_keras.layers.Dense(2)(backbone.output))
+    model.save(str(tmp_path / "m.keras"))
+    again = tf_keras.models.load_model(str(tmp_path / "m.keras"))
+    ds = text_domain.make_dataset(TEXTS, None, tiny_contract, PipelineOptions())
+    np.testing.assert_allclose(again.predict(ds, verbose=0), model.predict(ds, verbose=0),
+                               atol=1e-5)
+    assert again.get_layer("hf_encoder").pooling == pooling
+
+
 def test_missing_weights_name_sources(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "empty-cache"))
     with pytest.raises(WeightsUnavailableError, match="transferkit weights fetch minilm_l6"):
