@@ -31,10 +31,13 @@ def sentiment_texts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
 
 def write_tiny_bert(folder, seed: int = 0):
     """A randomly initialised 2-layer, 32-d BERT with its own vocab.txt, saved by HF."""
-    from transferkit.common.keras import tf
     from transformers import BertConfig, BertTokenizer, TFBertModel
 
-    tf.random.set_seed(seed)
+    from transferkit.common.seed import set_global_seed
+
+    # Not just tf.random.set_seed: unseeded tf_keras initialisers draw their seeds from
+    # Python's random, so without this each test process wrote a different "tiny BERT".
+    set_global_seed(seed)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(tiny_vocab()) + "\n")
     config = BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2,
