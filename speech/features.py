@@ -11,6 +11,8 @@ Example:
 """
 from __future__ import annotations
 
+import numpy as np
+
 from transferkit.common.contracts import AudioContract
 from transferkit.common.keras import keras, tf
 
@@ -31,11 +33,29 @@ def num_frames(contract: AudioContract) -> int:
     return 1 + (contract.clip_samples - win) // hop
 
 
+def _stft_magnitude(waves, win: int, hop: int, fft: int):
+    """``|STFT|`` with a periodic Hann window, as ``tf.signal.stft`` computes it.
+
+    The frames are gathered with a constant index table instead of ``tf.signal.frame``:
+    its strided slices are not TFLite builtins, so models holding a log-mel front end would
+    convert only with Flex ops. GATHER and RFFT are builtins.
+    """
+    n = waves.shape[-1]
+    if n is not None:
+        count = 1 + (n - win) // hop
+        index = tf.constant((np.arange(count)[:, None] * hop + np.arange(win)[None, :])
+                            .astype(np.int32))
+    else:
+        count = 1 + (tf.shape(waves)[-1] - win) // hop
+        index = tf.range(count)[:, None] * hop + tf.range(win)[None, :]
+    frames = tf.gather(waves, index, axis=-1) * tf.signal.hann_window(win, periodic=True)
+    return tf.abs(tf.signal.rfft(frames, [fft]))
+
+
 def log_mel(waves, contract: AudioContract, fmin: float = 20.0, fmax: float | None = None):
     """``[..., samples]`` float32 waveforms to ``[..., frames, n_mels]`` log-mel energies."""
     win, hop, fft = _frame_sizes(contract)
-    stft = tf.signal.stft(waves, frame_length=win, frame_step=hop, fft_length=fft)
-    power = tf.math.square(tf.abs(stft))
+    power = tf.math.square(_stft_magnitude(waves, win, hop, fft))
     matrix = tf.signal.linear_to_mel_weight_matrix(
         num_mel_bins=contract.n_mels, num_spectrogram_bins=fft // 2 + 1,
         sample_rate=contract.sample_rate, lower_edge_hertz=fmin,

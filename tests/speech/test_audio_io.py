@@ -130,3 +130,19 @@ def test_streamed_path_matches_in_memory(audio_dir, monkeypatch):
     monkeypatch.setattr(pipeline, "MEMORY_LIMIT_BYTES", 0)
     streamed = next(iter(make_audio_dataset(items, None, contract, PipelineOptions(8))))
     np.testing.assert_allclose(streamed.numpy(), in_memory.numpy(), atol=1e-6)
+
+
+def test_gathered_frames_match_tf_signal_stft():
+    # The TFLite-friendly STFT (gathered frames + rfft) is tf.signal.stft's |STFT|, for a
+    # static clip length and inside a function that only knows the length at run time.
+    import tensorflow as tf
+
+    from transferkit.speech.features import _stft_magnitude
+
+    waves = np.random.default_rng(0).normal(size=(2, 16000)).astype(np.float32)
+    want = tf.abs(tf.signal.stft(waves, 400, 160, 512)).numpy()
+    np.testing.assert_allclose(_stft_magnitude(tf.constant(waves), 400, 160, 512).numpy(),
+                               want, atol=1e-3, rtol=1e-4)
+    dynamic = tf.function(lambda w: _stft_magnitude(w, 400, 160, 512),
+                          input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    np.testing.assert_allclose(dynamic(waves).numpy(), want, atol=1e-3, rtol=1e-4)

@@ -20,3 +20,18 @@ def test_microfrontend_run_names_the_op_and_the_savedmodel(synthetic_sounds, ses
     assert "AudioMicrofrontend" in message
     assert str(run.run_dir / "saved_model") in message
     assert not (run.run_dir / "model.tflite").exists()
+
+
+def test_logmel_cnn_run_converts_and_agrees(synthetic_sounds, session_tmp):
+    # The log-mel front end (tf.signal STFT + mel matrix) is inside the model: the TFLite
+    # file takes waveforms, like the SavedModel.
+    from transferkit.common.tflite import export_tflite
+    from transferkit.common.trainer import train_run
+
+    config = RunConfig(
+        domain="speech", backbone=BackboneConfig("logmel_cnn", None, {"widths": "8,16"}),
+        head=HeadConfig(dropout=0.0), train=TrainConfig(epochs=1, early_stopping_patience=0),
+        data=DataConfig(train=str(synthetic_sounds), validation_split=0.2, test_split=0.2))
+    run = train_run(config, session_tmp / "runs" / "logmel_tflite", verbose=0)
+    path, diff = export_tflite(run.run_dir)
+    assert path.exists() and diff < 1e-4
