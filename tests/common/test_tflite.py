@@ -53,3 +53,24 @@ def test_tflite_of_a_missing_run_names_it(tmp_path):
 
     with pytest.raises(OSError, match=re.escape(str(tmp_path / "saved_model"))):
         export_tflite(tmp_path)
+
+
+def test_a_flex_model_is_written_and_said_to_need_the_delegate(tmp_path, capsys):
+    # An op with no TFLite builtin (a matrix determinant) converts only as a TF select (Flex)
+    # op, which the pip interpreter cannot run: the file is kept and the missing check is
+    # said, not hidden.
+    import math
+
+    from transferkit.common.keras import keras, tf
+    from transferkit.common.tflite import export_tflite
+
+    class Determinant(keras.layers.Layer):
+        def call(self, x):
+            return tf.linalg.det(tf.reshape(x, [-1, 2, 2]))
+
+    inputs = keras.Input((4,))
+    keras.Model(inputs, Determinant()(inputs)).save(str(tmp_path / "saved_model"),
+                                                    save_format="tf")
+    path, diff = export_tflite(tmp_path)
+    assert path.exists() and math.isnan(diff)
+    assert "Flex" in capsys.readouterr().err
