@@ -9,6 +9,11 @@ Example:
     >>> get_domain("text").read_inputs(["hello"])  # doctest: +SKIP
     ['hello']
 """
+try:  # registers the tokeniser ops that exported text SavedModels call (CaseFoldUTF8, ...)
+    import tensorflow_text  # noqa: F401
+except ImportError:  # HF encoders still train; exporting raw-string models needs it
+    pass
+
 from transferkit.common.domain import Domain, register_domain
 from transferkit.nlp import bert, distilbert, hf_encoder, hub_encoder, minilm, roberta  # noqa: F401
 from transferkit.nlp.data import read_inputs, read_source

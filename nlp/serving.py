@@ -3,11 +3,14 @@
 Tokenisation runs in-graph (``tensorflow_text.BertTokenizer`` over the encoder's
 ``vocab.txt``, or a TF-Hub preprocessing model), so the SavedModel exported from it takes
 plain strings and reloads offline with ``tf.saved_model.load``: the vocab file is copied
-into the SavedModel's assets with the lookup table that reads it.
+into the SavedModel's assets with the lookup table that reads it. Its tokeniser ops live in
+tensorflow-text, so a process must ``import tensorflow_text`` before loading it
+(``import transferkit.nlp`` does).
 
 Example:
     >>> serving = serving_model(model, contract)  # doctest: +SKIP
     >>> serving.save("runs/x/saved_model", save_format="tf")  # doctest: +SKIP
+    >>> import tensorflow_text  # registers CaseFoldUTF8, WordpieceTokenizeWithOffsets, ...
     >>> tf.saved_model.load("runs/x/saved_model").signatures["serving_default"](
     ...     text=tf.constant(["great film"]))  # doctest: +SKIP
 """
