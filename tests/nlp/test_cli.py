@@ -2,6 +2,7 @@
 import csv
 import json
 
+from tests.fresh_process import predict_in_fresh_process
 from tests.nlp.conftest import sentiment_texts
 
 
@@ -26,14 +27,7 @@ def test_cli_train_evaluate_predict_raw_strings(tiny_bert_dir, tmp_path, capsys)
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["input"] for r in rows] == ["The movie was great and fun", "I hate this boring plot"]
     assert {r["label"] for r in rows} <= {"pos", "neg"} and all(0 <= r["score"] <= 1 for r in rows)
-    # A fresh process, as a user runs it: only the run directory and the installed package
-    # (this once failed with "Op type not registered 'CaseFoldUTF8'" outside the test process).
-    import subprocess
-    import sys
-
-    fresh = subprocess.run([sys.executable, "-m", "transferkit.common.cli", "predict", str(run),
-                            "--json", "The movie was great and fun"],
-                           capture_output=True, text=True, timeout=300)
-    assert fresh.returncode == 0, fresh.stderr[-2000:]
-    row = json.loads(fresh.stdout.strip().splitlines()[-1])
+    # A fresh process, as a user runs it (this once failed there with "Op type not
+    # registered 'CaseFoldUTF8'": the in-process call had tensorflow-text loaded already).
+    (row,) = predict_in_fresh_process(run, "The movie was great and fun")
     assert row["label"] == rows[0]["label"] and abs(row["score"] - rows[0]["score"]) < 1e-4

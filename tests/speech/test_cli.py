@@ -1,6 +1,8 @@
 """The speech domain from the command line: train on class folders, predict on a wav file."""
 import json
 
+from tests.fresh_process import predict_in_fresh_process
+
 
 def test_cli_train_kws_and_predict_a_wav(synthetic_sounds, tmp_path, capsys):
     from transferkit.common.cli import main
@@ -18,3 +20,6 @@ def test_cli_train_kws_and_predict_a_wav(synthetic_sounds, tmp_path, capsys):
     assert main(["predict", str(run), "--json", str(wav)]) == 0
     (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert row["input"] == str(wav) and row["label"] in {"tone", "noise", "chirp"}
+    # a fresh process loads the microfrontend op itself (KWS SavedModels call it)
+    (again,) = predict_in_fresh_process(run, wav)
+    assert again["label"] == row["label"] and abs(again["score"] - row["score"]) < 1e-4
