@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -115,7 +116,7 @@ def cmd_export(args) -> int:
         from transferkit.common.tflite import export_tflite
 
         path, diff = export_tflite(run.run_dir, args.quantize)
-        check = "not checked (needs the Flex delegate)" if diff != diff else \
+        check = "not checked (needs the Flex delegate)" if math.isnan(diff) else \
             f"max |TFLite - SavedModel| on a random input: {diff:.2e}"
         print(f"tflite: {path} ({check})")
     return 0
