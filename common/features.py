@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import weakref
 from pathlib import Path
@@ -80,6 +81,19 @@ def extract_features(backbone, dataset, n_items: int, *, mode: str = "memory",
 _TRACED = weakref.WeakKeyDictionary()  # backbone -> its traced call, made once
 
 
+class _OwnRetracingNotice(logging.Filter):
+    """Drops TF's "calls triggered tf.function retracing" notice about ``_predict_fn``.
+
+    TF counts traces per Python code object, so a recipe that extracts features with several
+    backbones (pretrained, random init, frontend only) looks like a loop re-creating one
+    function, although each backbone is traced once or twice by design.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "_predict_fn" in message)
+
+
 def _predict_fn(backbone):
     """One traced inference call per backbone, shared by every split and phase.
 
@@ -90,6 +104,8 @@ def _predict_fn(backbone):
     if call is None:
         from transferkit.common.keras import tf
 
+        if not any(isinstance(f, _OwnRetracingNotice) for f in tf.get_logger().filters):
+            tf.get_logger().addFilter(_OwnRetracingNotice())
         model = weakref.ref(backbone)  # the cache must not keep the backbone alive
         call = tf.function(lambda x: model()(x, training=False), reduce_retracing=True)
         _TRACED[backbone] = call

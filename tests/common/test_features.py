@@ -207,3 +207,26 @@ def test_one_traced_call_per_backbone_across_splits():
     del model
     gc.collect()
     assert alive() is None
+
+
+def test_several_backbones_do_not_set_off_the_retracing_notice():
+    # A recipe extracts with several backbones in a row (pretrained, random init, ...): each
+    # is traced by design, so TF's "triggered tf.function retracing" notice is noise here.
+    import logging
+
+    from transferkit.common.keras import keras, tf
+
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    tf.get_logger().addHandler(handler)
+    try:
+        for _ in range(5):
+            inputs = keras.Input((8,))
+            model = keras.Model(inputs, keras.layers.Dense(4)(inputs))
+            for n in (70, 37, 5):
+                x = np.random.default_rng(n).random((n, 8), dtype=np.float32)
+                extract_features(model, tf.data.Dataset.from_tensor_slices(x).batch(32), n)
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [m for m in seen if "retracing" in m]
