@@ -105,26 +105,26 @@ def write_png(path, array) -> str:
     return str(path)
 
 
+def write_folders(root, classes, make, per_class: int, seed: int = 0):
+    """``root/<class>/<class>_<i>.png`` for every class; ``make(rng, cls)`` draws one image."""
+    rng = np.random.default_rng(seed)
+    for cls in classes:
+        for i in range(per_class):
+            write_png(root / cls / f"{cls}_{i:03d}.png", make(rng, cls))
+    return root
+
+
 @pytest.fixture(scope="session")
 def colour_folders(session_tmp):
     """``colours/{blue,green,red}/*.png``: 40 per class, dominated by that channel."""
-    rng = np.random.default_rng(0)
-    root = session_tmp / "colours"
-    for colour in COLOURS:
-        for i in range(40):
-            write_png(root / colour / f"{colour}_{i:02d}.png", colour_image(rng, colour))
-    return root
+    return write_folders(session_tmp / "colours", COLOURS, colour_image, per_class=40)
 
 
 @pytest.fixture(scope="session")
 def colour_holdout(session_tmp):
     """A second, smaller labelled folder of the same classes (for evaluate/predict)."""
-    rng = np.random.default_rng(1)
-    root = session_tmp / "colours_holdout"
-    for colour in COLOURS:
-        for i in range(6):
-            write_png(root / colour / f"{colour}_{i}.png", colour_image(rng, colour))
-    return root
+    return write_folders(session_tmp / "colours_holdout", COLOURS, colour_image, per_class=6,
+                         seed=1)
 
 
 def write_csv(path, rows, header=("path", "label")) -> str:

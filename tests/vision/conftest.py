@@ -5,6 +5,8 @@ Nothing is downloaded: every image and model here is made by the test session.
 import numpy as np
 import pytest
 
+from tests.common.conftest import write_folders
+
 COLOURS = {"red": 0, "green": 1, "blue": 2}  # class -> its dominant channel
 PATTERNS = ("top", "bottom", "left", "right")  # class -> the bright half of a 28x28 image
 
@@ -24,18 +26,6 @@ def pattern_image(rng, pattern: str, size: int = 28) -> np.ndarray:
             "right": np.s_[:, half:]}[pattern]
     image[rows] += rng.uniform(100, 160)
     return image.clip(0, 255).astype(np.uint8)
-
-
-def write_folders(root, classes, make, per_class: int, seed: int = 0):
-    """``root/<class>/<i>.png`` for every class; ``make(rng, cls)`` draws one image."""
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    for cls in classes:
-        (root / cls).mkdir(parents=True)
-        for i in range(per_class):
-            Image.fromarray(make(rng, cls)).save(root / cls / f"{cls}_{i:03d}.png")
-    return root
 
 
 @pytest.fixture(scope="session")
