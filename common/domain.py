@@ -76,7 +76,9 @@ class Domain:
             of batched ``(model_input, target)``, or ``model_input`` when targets is None.
         read_inputs: ``(list of CLI args) -> items`` for ``transferkit predict``.
         serving_model: ``(model, contract) -> tf_keras.Model`` taking raw input (strings
-            for text); None when the model input already is the raw input.
+            for text); None when the model input already is the raw input. It may return
+            None for a contract whose preprocessing can't run in-graph: the run then exports
+            the model itself and prediction preprocesses through ``make_dataset``.
         predict: ``(model, items, contract, batch_size) -> np.ndarray`` when per-item
             prediction needs more than make_dataset + predict (speech frames long clips).
     """

@@ -36,6 +36,7 @@ class SavedModelPredictor:
         self._fn = self._loaded.signatures["serving_default"]
         _, kwargs = self._fn.structured_input_signature
         self._names = list(kwargs)
+        self.takes_strings = [spec.dtype for spec in kwargs.values()] == [tf.string]
 
     def __call__(self, batch):
         if isinstance(batch, dict):
@@ -78,7 +79,7 @@ class LoadedRun:
         items = list(items)
         if domain.predict is not None:
             return np.asarray(domain.predict(self.predictor, items, self.contract, batch_size))
-        if domain.serving_model is not None:  # the SavedModel takes raw input itself
+        if self.predictor.takes_strings:  # the SavedModel takes raw text itself
             from transferkit.common.keras import tf
 
             return np.concatenate([self.predictor(tf.constant(items[i:i + batch_size])).numpy()

@@ -16,9 +16,11 @@ Example:
 """
 from __future__ import annotations
 
+import sys
+
 from transferkit.common.contracts import TextContract
 from transferkit.common.keras import keras, tf
-from transferkit.nlp.tokenizer import new_packer
+from transferkit.nlp.tokenizer import new_packer, tokenizes_in_graph
 
 
 class TextPreprocessing(keras.layers.Layer):
@@ -37,12 +39,19 @@ class TextPreprocessing(keras.layers.Layer):
                 "max_length": self.contract.max_length, "lowercase": self.contract.lowercase}
 
 
-def serving_model(model: keras.Model, contract: TextContract) -> keras.Model:
+def serving_model(model: keras.Model, contract: TextContract) -> keras.Model | None:
     """Wrap ``model`` (encoder inputs -> predictions) to take raw text.
 
-    Raises:
-        ValueError: for tokenizers that can't run in-graph (BPE, e.g. RoBERTa).
+    Returns None for tokenizers that can't run in-graph (BPE, e.g. RoBERTa): the run then
+    exports the model on encoder inputs, and ``transferkit predict``/``load`` tokenise in
+    Python with the run's tokenizer.
     """
+    if not tokenizes_in_graph(contract):
+        print(f"[transferkit] tokenizer {contract.tokenizer!r} is not WordPiece, so it can't "
+              "run in-graph: the SavedModel takes encoder inputs (input_word_ids, input_mask, "
+              "input_type_ids); transferkit predict and transferkit.load tokenise in Python",
+              file=sys.stderr)
+        return None
     texts = keras.Input(shape=(), dtype=tf.string, name="text")
     inputs = TextPreprocessing(contract, name="text_preprocessing")(texts)
     return keras.Model(texts, model(inputs), name="text_serving")

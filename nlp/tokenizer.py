@@ -163,6 +163,12 @@ def load_packer(contract: TextContract):
     return _CACHE[key]
 
 
+def tokenizes_in_graph(contract: TextContract) -> bool:
+    """Whether the contract's tokenizer can run inside a SavedModel (WordPiece or TF-Hub)."""
+    spec = resolve_tokenizer(contract.tokenizer)
+    return spec.startswith(HUB_PREFIX) or vocab_file(spec) is not None
+
+
 def new_packer(contract: TextContract):
     """A fresh in-graph packer (for export: its tables must belong to the served model)."""
     spec = resolve_tokenizer(contract.tokenizer)

@@ -7,6 +7,7 @@ import pytest
 from transferkit.common.contracts import TextContract
 from transferkit.common.domain import PipelineOptions
 from transferkit.common.registry import create_backbone
+from tests.fresh_process import predict_in_fresh_process
 
 TEXTS = ["the movie was good", "i hate this plot", "fun"]
 
@@ -52,7 +53,7 @@ def _write_tiny_roberta(folder):
     model.save_pretrained(str(folder))
 
 
-def test_roberta_python_tokenizer_trains_but_cannot_export(tmp_path, text_domain):
+def test_roberta_bpe_tokenizer_trains_through_python(tmp_path, text_domain):
     folder = tmp_path / "roberta"
     _write_tiny_roberta(folder)
     contract = TextContract(tokenizer=str(folder), max_length=24)
@@ -63,5 +64,37 @@ def test_roberta_python_tokenizer_trains_but_cannot_export(tmp_path, text_domain
     inputs, _ = next(iter(ds))
     assert inputs["input_word_ids"].shape[1] <= 24
     assert backbone(inputs).shape == (inputs["input_word_ids"].shape[0], 32)
-    with pytest.raises(ValueError, match="BPE tokenizers"):
-        text_domain.serving_model(backbone, contract)
+    assert text_domain.serving_model(backbone, contract) is None  # BPE can't run in-graph
+
+
+def test_roberta_run_exports_and_predicts_raw_strings(tmp_path, text_domain):
+    # A whole run: the SavedModel takes encoder inputs; load() tokenises in Python.
+    import transferkit
+    from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
+                                           TrainConfig)
+    from transferkit.common.trainer import train_run
+    from tests.nlp.conftest import sentiment_texts
+
+    folder = tmp_path / "roberta"
+    _write_tiny_roberta(folder)
+    texts, labels = sentiment_texts(120, seed=5)
+    data = tmp_path / "data.csv"
+    data.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in zip(texts, labels)))
+    config = RunConfig(
+        domain="text",
+        backbone=BackboneConfig("hf_encoder", str(folder),
+                                {"tokenizer": str(folder), "max_length": 24}),
+        head=HeadConfig(dropout=0.0), train=TrainConfig(epochs=3, early_stopping_patience=0),
+        data=DataConfig(train=str(data), validation_split=0.2, test_split=0.2))
+    result = train_run(config, tmp_path / "run", verbose=0)
+    assert (result.run_dir / "saved_model").is_dir()
+    run = transferkit.load(result.run_dir)
+    assert not run.predictor.takes_strings
+    predicted = run.classify(["the movie was good", "i hate this plot"])
+    assert len(predicted) == 2
+    assert all(label in {"pos", "neg"} and 0 <= score <= 1 for label, score in predicted)
+    encoded = text_domain.make_dataset(texts[:4], None, run.contract, PipelineOptions())
+    np.testing.assert_allclose(run.predict(texts[:4]),
+                               result.model.predict(encoded, verbose=0), atol=1e-5)
+    (row,) = predict_in_fresh_process(result.run_dir, "the movie was good")
+    assert row["label"] == predicted[0][0] and abs(row["score"] - predicted[0][1]) < 1e-4
