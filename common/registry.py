@@ -174,8 +174,8 @@ def create_backbone(name: str, weights: Any = "default", **overrides):
 
     Args:
         name: Registry name.
-        weights: ``"default"`` (the first registered source), ``None`` for random init,
-            a named source (``"imagenet"``) or a local path. Resolution and the error when
+        weights: ``"default"`` (the first registered source), ``None`` or ``"none"`` for
+            random init, a named source (``"imagenet"``) or a local path. Resolution and the error when
             weights can't be had are in :mod:`transferkit.common.weights`.
         **overrides: Contract fields (``size=96``) and builder options.
 
@@ -183,7 +183,9 @@ def create_backbone(name: str, weights: Any = "default", **overrides):
         >>> model = create_backbone("mobilenet_v2", weights=None, size=96)  # doctest: +SKIP
     """
     spec = get_backbone_spec(name)
-    if weights == "default":
+    if isinstance(weights, str) and weights.lower() == "none":
+        weights = None
+    elif weights == "default":
         weights = spec.default_weights
     contract_fields = {f.name for f in dataclasses.fields(spec.contract)}
     contract = dataclasses.replace(

@@ -107,8 +107,6 @@ class LoadedRun:
 
         spec = get_backbone_spec(self.config.backbone.name)
         weights = None if spec.weight_sources else self.config.backbone.weights
-        if isinstance(weights, str) and weights.lower() in {"none", "default"}:
-            weights = None
         backbone = create_backbone(self.config.backbone.name, weights=weights,
                                    **self.config.backbone.options)
         head = build_head(tuple(backbone.output_shape[1:]), self.config.head,

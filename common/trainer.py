@@ -57,9 +57,8 @@ def _resolve_domain(config: RunConfig, backbone) -> str:
 
 
 def _build_backbone(config: RunConfig):
-    weights = config.backbone.weights
-    weights = None if isinstance(weights, str) and weights.lower() == "none" else weights
-    return create_backbone(config.backbone.name, weights=weights, **config.backbone.options)
+    return create_backbone(config.backbone.name, weights=config.backbone.weights,
+                           **config.backbone.options)
 
 
 def _write_run_files(run_dir: Path, config: RunConfig, codec: LabelCodec, contract) -> None:

@@ -13,6 +13,7 @@ def tiny():
     @register_backbone("test_registry_tiny", domain="vision",
                        contract=ImageContract(size=8, scaling="unit"))
     def build(weights=None, contract=None, width=4):
+        build.seen_weights = weights
         inputs = keras.Input((contract.size, contract.size, 3))
         x = keras.layers.Conv2D(width, 3)(inputs)
         return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
@@ -28,6 +29,14 @@ def test_register_list_create(tiny):
     assert model.input_shape == (None, 16, 16, 3) and model.output_shape == (None, 6)
     assert model._transferkit_contract == ImageContract(size=16, scaling="unit")
     assert get_backbone_spec("test_registry_tiny").contract.size == 8  # spec untouched
+
+
+@pytest.mark.parametrize("given", [None, "none", "None", "default"])
+def test_random_init_spellings_reach_the_builder_as_none(tiny, given):
+    # "none" (config files, the CLI) means random init; "default" with no registered
+    # source does too. Callers pass the config value as it is.
+    create_backbone("test_registry_tiny", weights=given)
+    assert tiny.seen_weights is None
 
 
 def test_duplicate_name_is_an_error(tiny):
