@@ -81,6 +81,9 @@ class Domain:
             the model itself and prediction preprocesses through ``make_dataset``.
         predict: ``(model, items, contract, batch_size) -> np.ndarray`` when per-item
             prediction needs more than make_dataset + predict (speech frames long clips).
+        extraction_order: ``(items, contract) -> permutation`` in which frozen feature
+            extraction should visit the items (text: by token length, so each batch pads to
+            its own longest text); the features come back in the items' own order.
     """
 
     name: str
@@ -89,6 +92,7 @@ class Domain:
     read_inputs: Callable[[list[str]], Sequence] = list
     serving_model: Callable[..., Any] | None = None
     predict: Callable[..., np.ndarray] | None = None
+    extraction_order: Callable[..., np.ndarray] | None = None
 
 
 _DOMAINS: dict[str, Domain] = {}

@@ -34,7 +34,8 @@ def choose_mode(mode: str, n_items: int, feature_shape: tuple) -> str:
 
 
 def extract_features(backbone, dataset, n_items: int, *, mode: str = "memory",
-                     path: Path | None = None, key: str = "", desc: str = "features"):
+                     path: Path | None = None, key: str = "", desc: str = "features",
+                     order=None):
     """Backbone features for every item of an (unshuffled, unaugmented) batched dataset.
 
     Args:
@@ -44,6 +45,9 @@ def extract_features(backbone, dataset, n_items: int, *, mode: str = "memory",
         mode: ``"memory"`` or ``"disk"``.
         path: ``.npy`` file for ``"disk"``; reused when its key matches.
         key: Fingerprint of backbone weights + items + pipeline.
+        order: The dataset yields items in this order (a permutation of ``range(n_items)``);
+            row ``order[k]`` of the result gets the ``k``-th feature, so the result is in the
+            items' own order (a scatter write: no second copy, also for disk mode).
 
     Returns:
         ``np.ndarray`` (memory-mapped for disk mode) of shape ``[n_items, *feature_shape]``.
@@ -56,6 +60,10 @@ def extract_features(backbone, dataset, n_items: int, *, mode: str = "memory",
             return np.load(path, mmap_mode="r")
     out = None
     row = 0
+    if order is not None:
+        order = np.asarray(order, dtype=np.int64)
+        if sorted(order.tolist()) != list(range(n_items)):
+            raise ValueError(f"extraction order is not a permutation of {n_items} items")
     call = _predict_fn(backbone)
     bar = tqdm(total=n_items, desc=desc, unit="item", leave=False, mininterval=1.0)
     with _maybe_atomic(path if mode == "disk" else None) as tmp:
@@ -63,7 +71,10 @@ def extract_features(backbone, dataset, n_items: int, *, mode: str = "memory",
             feats = call(batch).numpy()
             if out is None:
                 out = _allocate(mode, tmp, (n_items, *feats.shape[1:]))
-            out[row:row + len(feats)] = feats
+            if order is None:
+                out[row:row + len(feats)] = feats
+            else:
+                out[order[row:row + len(feats)]] = feats
             row += len(feats)
             bar.update(len(feats))
         bar.close()

@@ -104,11 +104,14 @@ def cached_features(ctx: PhaseContext) -> dict:
         examples = getattr(ctx.splits, split)
         if examples is None or len(examples) == 0:
             continue
-        ds = ctx.domain.make_dataset(examples.items, None, ctx.contract,
+        order = (ctx.domain.extraction_order(examples.items, ctx.contract)
+                 if ctx.domain.extraction_order else None)
+        items = examples.items if order is None else [examples.items[i] for i in order]
+        ds = ctx.domain.make_dataset(items, None, ctx.contract,
                                      PipelineOptions(batch_size=ctx.feature_batch_size))
         key = fingerprint(ctx.config.backbone, weights_key, examples.items, ctx.contract)
         out[split] = extract_features(
-            ctx.backbone, ds, len(examples), mode=mode,
+            ctx.backbone, ds, len(examples), mode=mode, order=order,
             path=ctx.run_dir / "features" / f"{split}.npy", key=key, desc=f"{split} features")
     return out
 
