@@ -14,6 +14,8 @@ from typing import Any
 
 TASKS = ("multiclass", "multilabel", "regression")
 CACHE_MODES = ("auto", "memory", "disk", "off")
+HEAD_FITS = ("auto", "epochs")
+CLASS_WEIGHTS = ("", "balanced")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,16 @@ class TrainConfig:
     """Training hyperparameters for the two phases.
 
     Attributes:
-        epochs: Phase 1 epochs (head on a frozen backbone).
+        epochs: Phase 1 epoch cap for heads trained by gradient (hidden layers, or the
+            embedding cache off); a linear head on cached features is solved to convergence.
+        head_fit: ``"auto"``: on cached features, a linear head is solved exactly (L-BFGS
+            logistic / ridge regression) with the L2 strength chosen on validation, and a
+            hidden-layer head trains until validation stops improving with dropout chosen on
+            validation; ``"epochs"``: a plain ``fit`` for ``epochs`` epochs.
+        class_weight: ``"balanced"`` weights classes inversely to their training frequency
+            (both phases); empty for none.
+        refit: After choosing the head's regularisation on validation, refit it on train +
+            validation (``metrics.json`` says so; validation scores are then not held out).
         fine_tune_epochs: Phase 2 epochs (0 = skip fine-tuning).
         batch_size: Batch size for both phases and for feature extraction.
         learning_rate: Head learning rate.
@@ -81,7 +92,10 @@ class TrainConfig:
         tensorboard: Also write TensorBoard logs into the run directory.
     """
 
-    epochs: int = 5
+    epochs: int = 100
+    head_fit: str = "auto"
+    class_weight: str = ""
+    refit: bool = False
     fine_tune_epochs: int = 0
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -100,6 +114,11 @@ class TrainConfig:
         if self.embedding_cache not in CACHE_MODES:
             raise ValueError(f"train.embedding_cache must be one of {CACHE_MODES}, "
                              f"got {self.embedding_cache!r}")
+        if self.head_fit not in HEAD_FITS:
+            raise ValueError(f"train.head_fit must be one of {HEAD_FITS}, got {self.head_fit!r}")
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise ValueError(f"train.class_weight must be 'balanced' or empty, "
+                             f"got {self.class_weight!r}")
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ def build_head(feature_shape: tuple, config: HeadConfig, num_outputs: int) -> ke
         x = FeatureStandardization(name=FEATURE_NORM)(x)
     for i, units in enumerate(config.units):
         x = keras.layers.Dense(units, activation=config.activation, name=f"head_dense_{i}")(x)
-        if config.dropout:
-            x = keras.layers.Dropout(config.dropout, name=f"head_dropout_{i}")(x)
+        # always there (rate 0 is a no-op), so phase 1 can choose the rate on validation
+        x = keras.layers.Dropout(config.dropout, name=f"head_dropout_{i}")(x)
     if not config.units and config.dropout:
         x = keras.layers.Dropout(config.dropout, name="head_dropout")(x)
     activation = {"multiclass": "softmax", "multilabel": "sigmoid", "regression": None}[config.task]

@@ -83,11 +83,15 @@ def _resume_point(ctx: PhaseContext, phase: str, target) -> tuple[bool, int]:
     return False, epoch
 
 
-def _mark_done(ctx: PhaseContext, phase: str, target) -> None:
+def _save_weights(model, path: Path) -> None:
     from transferkit.common.io import atomic_path
 
-    with atomic_path(ctx.ckpt / f"{phase}_final_weights.h5") as tmp:
-        target.save_weights(str(tmp), save_format="h5")
+    with atomic_path(path) as tmp:
+        model.save_weights(str(tmp), save_format="h5")
+
+
+def _mark_done(ctx: PhaseContext, phase: str, target) -> None:
+    _save_weights(target, ctx.ckpt / f"{phase}_final_weights.h5")
     state = cb.read_state(ctx.ckpt)
     state[phase] = {"done": True}
     cb.write_state(ctx.ckpt, state)
@@ -116,8 +120,14 @@ def cached_features(ctx: PhaseContext) -> dict:
     return out
 
 
-def train_head(ctx: PhaseContext, head) -> dict | None:
-    """Phase 1: the head on a frozen backbone. Returns the cached features, if used."""
+def train_head(ctx: PhaseContext, head) -> tuple[dict | None, dict | None]:
+    """Phase 1: the head on a frozen backbone.
+
+    Returns:
+        (the cached features, if used; what the head fitter chose, for ``metrics.json``).
+    """
+    from transferkit.common.head_fit import fit_cached_head
+
     t = ctx.config.train
     freeze(ctx.backbone)
     loss, metrics = loss_and_metrics(ctx.codec.task)
@@ -128,9 +138,17 @@ def train_head(ctx: PhaseContext, head) -> dict | None:
     adapt_head(head, cached["train"] if cached else _sample_features(ctx))
     done, initial = _resume_point(ctx, "phase1", target)  # a checkpoint's stats win
     if done or t.epochs <= 0:
-        return cached
+        return cached, None
+    if use_cache and t.head_fit == "auto":
+        fit = fit_cached_head(ctx, head, cached)
+        head.compile(optimizer=make_optimizer(t.learning_rate), loss=loss, metrics=metrics)
+        _save_weights(head, ctx.ckpt / "phase1_best_weights.h5")  # the chosen one is the best
+        _mark_done(ctx, "phase1", head)
+        return cached, fit.to_dict()
+    class_weight = _class_weight(ctx)
     if use_cache:
-        _log(f"phase 1: head on cached features ({len(ctx.splits.train)} items)")
+        _log(f"phase 1: head on cached features ({len(ctx.splits.train)} items), "
+             f"{t.epochs} epochs")
         train = _feature_ds(cached["train"], ctx.codec.encode(ctx.splits.train.labels),
                             t.batch_size, shuffle=True, seed=t.seed)
         val = _feature_ds(cached["validation"], ctx.codec.encode(ctx.splits.validation.labels),
@@ -140,9 +158,20 @@ def train_head(ctx: PhaseContext, head) -> dict | None:
              "or embedding_cache=off)")
         train, val = ctx.dataset("train", training=True), ctx.dataset("validation")
     target.fit(train, validation_data=val, epochs=t.epochs, initial_epoch=initial,
-               callbacks=_callbacks(ctx, "phase1", target), verbose=ctx.verbose)
+               class_weight=class_weight, callbacks=_callbacks(ctx, "phase1", target),
+               verbose=ctx.verbose)
     _mark_done(ctx, "phase1", target)
-    return cached
+    return cached, {"solver": "adam", "chosen": {"epochs": t.epochs}, "grid": [],
+                    "refit": False, "class_weight": t.class_weight}
+
+
+def _class_weight(ctx: PhaseContext) -> dict | None:
+    """Keras ``class_weight`` for ``--class-weight balanced`` (multiclass only)."""
+    from transferkit.common.balance import balanced_weights
+
+    if ctx.config.train.class_weight != "balanced" or ctx.codec.task != "multiclass":
+        return None
+    return balanced_weights(ctx.codec.encode(ctx.splits.train.labels), ctx.codec.num_outputs)
 
 
 def _sample_features(ctx: PhaseContext, n: int = 2048):
@@ -186,7 +215,7 @@ def fine_tune(ctx: PhaseContext, model) -> None:
     with all_trainable(model):  # the weight order must not depend on what is frozen
         snapshot = model.get_weights()
     model.fit(ctx.dataset("train", training=True), validation_data=val,
-              epochs=t.fine_tune_epochs, initial_epoch=initial,
+              epochs=t.fine_tune_epochs, initial_epoch=initial, class_weight=_class_weight(ctx),
               callbacks=_callbacks(ctx, "phase2"), verbose=ctx.verbose)
     after = model.evaluate(val, verbose=0, return_dict=True)["loss"]
     if after > before:

@@ -118,7 +118,7 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
     head = build_head(tuple(backbone.output_shape[1:]), config.head, codec.num_outputs)
     timing, cached = {}, None
     t0 = time.perf_counter()
-    cached = phases.train_head(ctx, head)
+    cached, head_fit = phases.train_head(ctx, head)
     timing["phase1_s"] = round(time.perf_counter() - t0, 2)
     model = join(backbone, head)
     if config.train.fine_tune_epochs > 0:
@@ -127,6 +127,9 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
         timing["phase2_s"] = round(time.perf_counter() - t0, 2)
         cached = None  # the backbone changed: cached features are stale
     metrics = _evaluate(ctx, model, head, cached)
+    metrics["head"] = head_fit
+    if codec.task == "multiclass":
+        metrics["class_balance"] = _balance(codec, splits, config.train.class_weight)
     t0 = time.perf_counter()
     serving = domain.serving_model(model, contract) if domain.serving_model else None
     metrics["exported"] = export_model(model, run_dir, serving)
@@ -139,6 +142,16 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
         if split in metrics:
             _log(f"{split}: {headline(metrics[split])}")
     return RunResult(run_dir=run_dir, metrics=metrics, labels=codec.names, model=model)
+
+
+def _balance(codec: LabelCodec, splits: Splits, class_weight: str) -> dict:
+    from transferkit.common.balance import class_balance
+
+    balance = class_balance(codec.names, codec.encode(splits.train.labels))
+    if balance["skewed"] and not class_weight:
+        _log(f"the training classes are skewed (largest/smallest = "
+             f"{balance['imbalance_ratio']:g}); --class-weight balanced may help macro-F1")
+    return balance
 
 
 def _evaluate(ctx: "phases.PhaseContext", model, head, cached) -> dict:

@@ -58,7 +58,8 @@ def test_interrupted_phase1_resumes_from_its_last_epoch(tiny_backbone, colour_fo
     from transferkit.common.rundir import load
     from transferkit.common.trainer import train_run
 
-    config, out = run_config(colour_folders, epochs=8), tmp_path / "run"
+    # head_fit="epochs": a solved head (the default) has no epochs to resume from
+    config, out = run_config(colour_folders, epochs=8, head_fit="epochs"), tmp_path / "run"
     recorder["stop_after"] = ("phase1", 4)
     with pytest.raises(Interrupted):
         train_run(config, out, verbose=0)
@@ -85,7 +86,7 @@ def test_interrupted_phase1_resumes_from_its_last_epoch(tiny_backbone, colour_fo
 def test_without_resume_a_run_starts_over(tiny_backbone, colour_folders, tmp_path, recorder):
     from transferkit.common.trainer import train_run
 
-    config, out = run_config(colour_folders, epochs=3), tmp_path / "run"
+    config, out = run_config(colour_folders, epochs=3, head_fit="epochs"), tmp_path / "run"
     train_run(config, out, verbose=0)
     recorder["epochs"].clear()
     train_run(config, out, verbose=0)
@@ -101,7 +102,7 @@ def test_cli_resume_continues_phase2_from_the_run_config(tiny_backbone, colour_f
     out = tmp_path / "run"
     recorder.update(stop_after=("phase2", 2), **{"raise": KeyboardInterrupt})
     code = main(["train", "--data", str(colour_folders), "--backbone", TINY, "--weights",
-                 "none", "--epochs", "3", "--fine-tune-epochs", "4", "--unfreeze-top", "3",
+                 "none", "--epochs", "3", "--head-fit", "epochs", "--fine-tune-epochs", "4", "--unfreeze-top", "3",
                  "--learning-rate", "0.03", "--batch-size", "16", "--dropout", "0",
                  "--early-stopping-patience", "0", "--out", str(out)])
     assert code == 130
