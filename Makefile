@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup system-deps weights demo demo-vision demo-text demo-speech test clean-runs
+.PHONY: setup system-deps weights demo demo-vision demo-text demo-speech test bench clean-runs
 
 setup: $(STAMP)
 
@@ -49,6 +49,21 @@ test: setup system-deps
 	@$(PY) -m pytest -ra --durations=15 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5); run from the repository root" >&2; exit 1; fi; \
 	exit $$rc
+
+# The six benchmarks of benchmarks/README.md, about 15 minutes on 2 cores; each prints a
+# table and ends with its headline ratio; benchmarks/RESULTS.md collects them.
+BENCH_OUT ?= runs/bench
+BENCHES := bench_seeds_loop bench_head_quality bench_text_padding bench_audio_loading \
+           bench_memory bench_overhead
+
+bench: SHELL := /bin/bash
+bench: setup system-deps weights
+	@mkdir -p $(BENCH_OUT)
+	@set -eo pipefail; for b in $(BENCHES); do \
+	  if [ -f benchmarks/$$b.py ]; then echo "== $$b"; \
+	    $(PY) benchmarks/$$b.py 2>&1 | tee $(BENCH_OUT)/$$b.txt | grep -v 'item/s' | tail -3; \
+	  else echo "== $$b: benchmarks/$$b.py missing, skipped"; fi; done
+	$(PY) benchmarks/write_results.py $(BENCH_OUT)
 
 clean-runs:
 	rm -rf $(DEMO)

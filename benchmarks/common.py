@@ -43,3 +43,18 @@ def ratio_line(name: str, baseline: list[float], candidate: list[float]) -> str:
     ratios = [b / c for b, c in zip(baseline, candidate)]
     return (f"{name:<34} baseline/candidate: median {statistics.median(ratios):6.2f}x   "
             f"min {min(ratios):6.2f}x   max {max(ratios):6.2f}x")
+
+
+def machine() -> str:
+    """One line about the machine, for every benchmark's header."""
+    import platform
+
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPU cores, {model or platform.processor()}, no GPU used"
