@@ -27,6 +27,7 @@ C_GRID = tuple(float(c) for c in np.logspace(-4, 2, 13))
 ALPHA_GRID = tuple(float(a) for a in np.logspace(-3, 4, 15))
 PATIENCE = 3  # grid points without a better validation score before the path stops
 MAX_ITER = 2000
+TOL = 1e-4
 LOSS_TOLERANCE = 0.01  # validation losses within 1% + 0.01 of the best are a tie
 
 
@@ -140,7 +141,7 @@ def _logistic(x, y, C, class_weight, state):
         if prev is not None:
             prev.set_params(C=C)
             return prev
-        return LogisticRegression(C=C, max_iter=MAX_ITER, warm_start=True,
+        return LogisticRegression(C=C, max_iter=MAX_ITER, warm_start=True, tol=TOL,
                                   class_weight=class_weight or None)
 
     with warnings.catch_warnings():
