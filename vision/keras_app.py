@@ -1,12 +1,15 @@
 """Shared builder for ``tf_keras.applications`` backbones: scaling -> base -> pooling."""
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 from typing import Callable
 
 from transferkit.common.keras import keras
 from transferkit.common.weights import (WeightsUnavailableError, is_local_path,
-                                        keras_download_error, local_path, named_weights)
+                                        keras_cache_dir, keras_download_error, local_path,
+                                        named_weights)
 from transferkit.vision.preprocessing import ImageScaling, image_input
 
 POOLINGS = ("avg", "max", "flatten", "none")
@@ -61,10 +64,39 @@ def _base_with_weights(app_fn, name, weights, shape, fallback, fetch_command, kw
         if shape[-1] != 3:
             raise ValueError(f"{name}: ImageNet weights need 3 channels, got {shape[-1]}")
         try:
-            return build("imagenet")
+            with _keras_download_cache(keras_cache_dir()):
+                return build("imagenet")
         except Exception as exc:  # noqa: BLE001 - offline, firewall, proxy: all the same here
             raise keras_download_error(name, "imagenet", exc, fetch_command) from exc
     return _named(build, name, weights)
+
+
+_CACHE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _keras_download_cache(cache_dir: Path):
+    """Make the applications' weight download use ``cache_dir`` (``KERAS_HOME``).
+
+    ``tf_keras.applications`` call ``data_utils.get_file(..., cache_subdir="models")``
+    without a ``cache_dir``, which always means ``~/.keras`` (they ignore ``KERAS_HOME``);
+    inside this block a call without one gets ``cache_dir`` instead.
+    """
+    from tf_keras.src.utils import data_utils
+
+    real = data_utils.get_file
+
+    def get_file(*args, **kwargs):
+        if kwargs.get("cache_dir") is None and len(args) < 10:  # cache_dir: 10th positional
+            kwargs["cache_dir"] = str(cache_dir)
+        return real(*args, **kwargs)
+
+    with _CACHE_LOCK:
+        data_utils.get_file = get_file
+        try:
+            yield
+        finally:
+            data_utils.get_file = real
 
 
 def _named(build, name, weights):
