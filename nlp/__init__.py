@@ -17,10 +17,11 @@ except ImportError:  # HF encoders still train; exporting raw-string models need
 from transferkit.common.domain import Domain, register_domain
 from transferkit.nlp import bert, distilbert, hf_encoder, hub_encoder, minilm, roberta  # noqa: F401
 from transferkit.nlp.data import read_inputs, read_source
-from transferkit.nlp.pipeline import make_dataset
+from transferkit.nlp.pipeline import length_order, make_dataset
 from transferkit.nlp.serving import serving_model
 
 DOMAIN = register_domain(Domain(name="text", read_source=read_source, make_dataset=make_dataset,
-                                read_inputs=read_inputs, serving_model=serving_model))
+                                read_inputs=read_inputs, serving_model=serving_model,
+                                extraction_order=length_order))
 
-__all__ = ["DOMAIN", "make_dataset", "read_inputs", "read_source", "serving_model"]
+__all__ = ["DOMAIN", "length_order", "make_dataset", "read_inputs", "read_source", "serving_model"]

@@ -5,6 +5,10 @@ longest text (capped at ``contract.max_length``) rather than to a global maximum
 tweets cost short sequences. Shuffling happens only for training; otherwise order is kept,
 which the embedding cache relies on.
 
+For frozen feature extraction, :func:`length_order` sorts texts by token length (the text
+domain's ``extraction_order``), so each batch holds texts of similar length and pads to
+little more than its own texts; the features are scattered back into input order.
+
 Example:
     >>> ds = make_dataset(["good", "bad"], np.array([1, 0]), contract,
     ...                   PipelineOptions(batch_size=2))  # doctest: +SKIP
@@ -17,7 +21,8 @@ import numpy as np
 from transferkit.common.contracts import TextContract
 from transferkit.common.domain import PipelineOptions
 from transferkit.common.keras import tf
-from transferkit.nlp.tokenizer import load_packer, pack_ragged, python_tokenize
+from transferkit.nlp.tokenizer import (WordPiecePacker, load_packer, pack_ragged,
+                                       python_tokenize)
 
 
 def make_dataset(items, targets, contract: TextContract, options: PipelineOptions):
@@ -41,6 +46,42 @@ def make_dataset(items, targets, contract: TextContract, options: PipelineOption
     ds = _with_targets(tf.data.Dataset.from_tensor_slices(strings), targets)
     ds = _shuffle(ds, len(texts), options)
     return _finish(ds.batch(options.batch_size), packer, targets is not None)
+
+
+_LENGTH_CHUNK = 4096  # texts tokenised per eager call when measuring lengths
+
+
+def token_lengths(items, contract: TextContract) -> np.ndarray:
+    """Each text's packed length in tokens (special tokens included, capped at
+    ``contract.max_length``), with the tokenizer the contract's pipeline uses."""
+    texts = [str(t) for t in items]
+    if not texts:
+        return np.zeros([0], np.int64)
+    packer = load_packer(contract)
+    if packer is None:  # Python-side (BPE) tokenizer: one batched fast-tokenizer call
+        ids, _ = python_tokenize(contract, texts)
+        lengths = ids.row_lengths().numpy()
+    elif isinstance(packer, WordPiecePacker):  # batched in-graph WordPiece, no packing
+        lengths = np.concatenate([
+            packer.tokenizer.tokenize(tf.constant(texts[i:i + _LENGTH_CHUNK]))
+            .merge_dims(-2, -1).row_lengths().numpy() + 2  # [CLS] ... [SEP]
+            for i in range(0, len(texts), _LENGTH_CHUNK)])
+    else:  # TF-Hub preprocessing: its mask says how many tokens each text packs to
+        lengths = np.concatenate([
+            tf.reduce_sum(packer(tf.constant(texts[i:i + _LENGTH_CHUNK]))["input_mask"],
+                          axis=1).numpy()
+            for i in range(0, len(texts), _LENGTH_CHUNK)])
+    return np.minimum(lengths.astype(np.int64), int(contract.max_length))
+
+
+def length_order(items, contract: TextContract) -> np.ndarray:
+    """The permutation that sorts ``items`` by token length (stable: ties keep input order).
+
+    Batching texts in this order pads each batch to about its own texts' length instead of
+    the longest text that happened to land in it; ``extract_features(..., order=...)``
+    restores input order.
+    """
+    return np.argsort(token_lengths(items, contract), kind="stable").astype(np.int64)
 
 
 def _with_targets(ds, targets):
