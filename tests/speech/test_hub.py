@@ -26,9 +26,12 @@ def test_yamnet_style_averages_frame_embeddings(hub_dirs, tf_keras):
                                frames.numpy().mean(axis=0), atol=1e-5)
 
 
-def test_offline_handle_is_a_clear_error():
-    # TFHUB_OFFLINE + the network guard: the default handle can't be fetched here.
-    with pytest.raises(WeightsUnavailableError, match="local directory"):
+@pytest.mark.offline_error_path
+def test_offline_handle_is_a_clear_error(tmp_path, monkeypatch):
+    # An empty TF-Hub cache + the network guard: the default handle can't be fetched here.
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "empty_cache"))
+    with pytest.raises(WeightsUnavailableError,
+                       match=r"(?s)backbone 'hub_yamnet'.*TF-Hub handle .*local directory"):
         create_backbone("hub_yamnet")
     with pytest.raises(WeightsUnavailableError, match="does not exist"):
         create_backbone("hub_trill", weights="/nonexistent/trill")

@@ -11,7 +11,10 @@ def test_audio_events_with_a_local_hub_model(hub_dirs, tmp_path):
     assert 0.0 <= figures["test_accuracy"] <= 1.0
 
 
-def test_audio_events_offline_is_a_clear_error(tmp_path):
+@pytest.mark.offline_error_path
+def test_audio_events_offline_is_a_clear_error(tmp_path, monkeypatch):
+    # The default YAMNet handle through an empty TF-Hub cache, blocked by the network guard.
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "empty_cache"))
     with pytest.raises(WeightsUnavailableError, match="--option handle=DIR"):
         get_recipe("audio-events").run(tmp_path, quick=True)
 

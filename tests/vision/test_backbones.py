@@ -30,14 +30,34 @@ def test_flatten_pooling_gives_flat_map():
     assert model.output_shape == (None, 2 * 2 * 512)
 
 
+@pytest.mark.offline_error_path
 def test_offline_imagenet_gives_clear_error(tmp_path, monkeypatch):
+    """The real download path, blocked by the network guard, ends in the toolkit's error."""
     from transferkit.common.weights import WeightsUnavailableError
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty Keras cache: must download
-    with pytest.raises(WeightsUnavailableError) as info:
+    with pytest.raises(WeightsUnavailableError,
+                       match=r"no pretrained weights for backbone 'mobilenet_v2'") as info:
         create_backbone("mobilenet_v2", weights="imagenet", size=96)
     message = str(info.value)
     assert "mobilenet_v2" in message and "imagenet" in message and "--weights" in message
+    assert f"Keras' download into {tmp_path / 'models'}" in message
+
+
+def test_imagenet_download_goes_under_keras_home(tmp_path, monkeypatch,
+                                                 keras_download_offline):
+    """tf_keras applications ignore KERAS_HOME; the toolkit passes it as cache_dir."""
+    from transferkit.common.weights import WeightsUnavailableError
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    with pytest.raises(WeightsUnavailableError, match="URL fetch failure on https://"):
+        create_backbone("mobilenet_v2", weights="imagenet", size=96)
+    assert keras_download_offline, "the application never asked for its weights file"
+    call = keras_download_offline[-1]
+    assert call["cache_dir"] == str(tmp_path / "keras_home")
+    assert call["cache_subdir"] == "models" and "no_top" in call["fname"]
+    from tf_keras.src.utils import data_utils
+    assert data_utils.get_file is not None and "offline_get_file" in data_utils.get_file.__name__
 
 
 def test_missing_local_weights_file_is_named(tmp_path):
