@@ -133,7 +133,11 @@ def forward_pass(data: Path, repeats: int = 3) -> tuple[list[float], int]:
     paths = [str(p) for split in ("train", "test")  # resolve(): data/train may be a link
              for p in sorted((data / split).resolve().rglob("*.png"))]
     images = np.stack([load_image(p, contract).numpy() for p in paths])
-    call = tf.function(lambda x: backbone(x, training=False), reduce_retracing=True)
+    @tf.function(reduce_retracing=True)
+    @tf.autograph.experimental.do_not_convert
+    def call(x):
+        return backbone(x, training=False)
+
     call(tf.constant(images[:128]))  # trace outside the timing
     call(tf.constant(images[len(images) // 128 * 128:]))  # and the last partial batch
     times = []

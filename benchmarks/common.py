@@ -58,3 +58,53 @@ def machine() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} CPU cores, {model or platform.processor()}, no GPU used"
+
+
+def median(values) -> float:
+    return statistics.median(list(values))
+
+
+def fashion_folder(root: Path, per_class: int = 200, test_per_class: int = 100) -> Path:
+    """``root/train`` and ``root/test`` of Fashion-MNIST PNGs, stratified random subsets.
+
+    The same writer as ``transferkit data fashion-mnist --per-class N`` (which has no flag
+    for the test size, so the test split is written here with its own count), seed 0.
+    """
+    from transferkit.vision.fashion_mnist import write_class_folders
+
+    write_class_folders(root, "train", per_class=per_class, quiet=True)
+    write_class_folders(root, "test", per_class=test_per_class, quiet=True)
+    return root
+
+
+class Timers:
+    """Wall-clock totals of named calls, by wrapping functions where they are looked up.
+
+    Measurement only: each wrapper calls the original with the same arguments. A name that
+    is not there (the code moved) is reported missing instead of failing the benchmark.
+
+    Example:
+        >>> timers = Timers()
+        >>> timers.wrap(trainer_module, "export_model", "export")  # doctest: +SKIP
+    """
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.missing: list[str] = []
+
+    def wrap(self, module, attr: str, label: str) -> None:
+        original = getattr(module, attr, None)
+        if original is None:
+            self.missing.append(f"{module.__name__}.{attr}")
+            return
+
+        def timed_call(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - t0
+                self.calls[label] = self.calls.get(label, 0) + 1
+
+        setattr(module, attr, timed_call)
