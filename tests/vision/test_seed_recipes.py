@@ -42,7 +42,7 @@ def test_seed_recipe_quick(recipe, colour_dir_60, tmp_path, capsys):
     assert run.config.backbone.options["pooling"] == pooling
     assert run.labels == ("blue", "green", "red") and figures["test_n"] == 27
     # random-init backbones, but the colour is in every pooled channel: majority + 0.3,
-    # which a 1-in-3 guesser reaches on 27 images with probability 0.2%. Measured: 0.926
+    # which a 1-in-3 guesser reaches on 27 images with probability 0.04%. Measured: 0.926
     # (mobilenetv2-3class, mobilenetv2-5class), 1.0 (vgg16-flatten).
     assert_beats_baseline(figures["test_accuracy"], figures["test_majority_baseline"], 0.3,
                           n=figures["test_n"], chance=1 / 3, what="test accuracy")
