@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from transferkit.common.config import BackboneConfig, HeadConfig, RunConfig, TrainConfig
+from transferkit.common.testing import assert_beats_baseline, majority_accuracy
 
 pytestmark = [pytest.mark.real_weights, pytest.mark.slow]
 N_VOICES = 160
@@ -93,15 +94,29 @@ def frontend_run(digit_splits, session_tmp):
                      splits=digit_splits, verbose=0)
 
 
-def test_random_init_baseline(random_init_runs):
+def test_random_init_baseline(random_init_runs, frozen_kws_run, digit_splits):
     scores = [run.metrics["test"]["accuracy"] for run in random_init_runs]
     _report("same head on random-init kws_mobilenetv2, mean of 3 seeds",
             f"{np.mean(scores):.4f} ({', '.join(f'{s:.3f}' for s in scores)})")
+    n = len(digit_splits.test)
+    majority = majority_accuracy(digit_splits.train.labels, digit_splits.test.labels)
+    # README: pretrained 0.940 against random init 0.736 (0.708, 0.672, 0.828) on the 400
+    # clips of 40 unseen voices. Pretrained must beat the seeds' mean by 0.1 (half the gap
+    # measured), and random init must still learn something (majority is 0.1).
+    pretrained = frozen_kws_run.metrics["test"]["accuracy"]
+    assert_beats_baseline(pretrained, float(np.mean(scores)), 0.1, what="pretrained accuracy")
+    assert_beats_baseline(float(np.mean(scores)), majority, 0.3, n=n, chance=majority,
+                          what="random-init mean accuracy")
 
 
-def test_frontend_features_alone(frontend_run):
-    _report("same head on the microfrontend features alone (kws_frontend)",
-            round(frontend_run.metrics["test"]["accuracy"], 4))
+def test_frontend_features_alone(frontend_run, digit_splits):
+    accuracy = frontend_run.metrics["test"]["accuracy"]
+    _report("same head on the microfrontend features alone (kws_frontend)", round(accuracy, 4))
+    # README: 0.975; espeak voices are uniform enough that the frontend features separate
+    # the ten digits on unseen voices (the transfer shows only across synthesisers).
+    majority = majority_accuracy(digit_splits.train.labels, digit_splits.test.labels)
+    assert_beats_baseline(accuracy, majority, 0.6, n=len(digit_splits.test), chance=majority,
+                          what="frontend-only accuracy")
 
 
 def _accuracy_on(run_dir, spoken) -> float:
@@ -113,7 +128,7 @@ def _accuracy_on(run_dir, spoken) -> float:
 
 
 def test_cross_synthesiser_festival(frozen_kws_run, random_init_runs, frontend_run,
-                                    session_tmp):
+                                    digit_splits, session_tmp):
     import shutil
 
     from transferkit.speech.data import read_audio_source
@@ -129,9 +144,16 @@ def test_cross_synthesiser_festival(frozen_kws_run, random_init_runs, frontend_r
     _report(f"cross-synthesiser: trained on espeak, tested on {len(spoken)} Festival clips",
             f"pretrained KWS {kws:.4f}; random init mean {np.mean(random):.4f} "
             f"({', '.join(f'{r:.3f}' for r in random)}); frontend alone {frontend:.4f}")
-    # measured here: 0.633 against 0.100 (random init) and 0.067 (frontend alone)
-    assert kws >= np.mean(random) + 0.2
-    assert kws >= frontend + 0.2
+    # measured here: 0.633 against 0.100 (random init) and 0.067 (frontend alone); README:
+    # on Festival clips pretrained beats both by >= 0.2.
+    majority = majority_accuracy(digit_splits.train.labels, spoken.labels)
+    # 30 clips, ten digits: 0.1 + 0.3 is 12 of 30, which guessing reaches with p < 1e-4
+    assert_beats_baseline(kws, majority, 0.3, n=len(spoken), chance=max(majority, 0.1),
+                          what="pretrained Festival accuracy")
+    assert_beats_baseline(kws, float(np.mean(random)), 0.2, what="pretrained vs random init")
+    assert_beats_baseline(kws, frontend, 0.2, what="pretrained vs frontend alone")
+
+
 def test_crepe_tiny_reads_440_hz():
     from transferkit.common.weights import named_weights
     from transferkit.speech.crepe_tiny import crepe_pitch_model, pitch_hz
