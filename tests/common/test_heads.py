@@ -127,8 +127,6 @@ def multilabel_run(tiny_backbone, tmp_path_factory):
 
 def test_multilabel_run_learns_each_label(multilabel_run):
     test = multilabel_run.metrics["test"]
-    print(f"\nmultilabel lit channels: subset accuracy {test['subset_accuracy']:.3f}, "
-          f"micro F1 {test['micro_f1']:.3f} (n={test['n']})")
     assert multilabel_run.labels == COLOURS
     assert test["n"] == 35 and set(test["per_label"]) == set(COLOURS)
     assert test["micro_f1"] >= 0.9
@@ -177,8 +175,6 @@ def test_regression_run_beats_predicting_the_mean(brightness_run):
     assert load(result.run_dir).labels == ("value",) and test["n"] == 30
     values = np.array(list(truth.values()))
     baseline_mae = float(np.mean(np.abs(values - values.mean())))  # ≈ 0.22 for U(0.05, 0.95)
-    print(f"\nbrightness regression: test MAE {test['mae']:.4f}, r2 {test['r2']:.3f} "
-          f"(predicting the mean: MAE {baseline_mae:.4f})")
     assert test["mae"] < 0.25 * baseline_mae
     assert test["r2"] > 0.9
 

@@ -11,8 +11,6 @@ from tests.common.conftest import COLOURS, TINY
 
 def test_learns_colours_well_above_chance(colour_run):
     test = colour_run.result.metrics["test"]
-    print(f"\ncolours, tiny CNN: test accuracy {test['accuracy']:.3f} (chance 0.333, "
-          f"n={test['n']})")
     assert test["n"] == 30  # 25% of 120, stratified
     assert test["accuracy"] >= 0.8
     assert test["accuracy"] > test["majority_baseline"] + 0.4
