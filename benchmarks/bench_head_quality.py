@@ -178,7 +178,9 @@ def run_domain(case, tmp: Path) -> list:
     pred, c = tuned_logistic(flat["train"], y["train"], flat["validation"], y["validation"],
                              flat["test"])
     test, head = metrics["test"], metrics.get("head") or {}
-    rows = [(f"transferkit default head ({head.get('solver')}, {head.get('chosen')})",
+    chosen = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in (head.get("chosen") or {}).items())
+    rows = [(f"transferkit default head ({head.get('solver')}, {chosen})",
              test["accuracy"], test["macro_f1"]),
             row(f"StandardScaler + LogisticRegression (C={c})", y["test"], pred),
             row("majority class", y["test"],
