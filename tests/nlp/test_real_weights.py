@@ -9,6 +9,7 @@ import pytest
 
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
+from transferkit.common.testing import assert_beats_baseline
 
 pytestmark = pytest.mark.real_weights
 
@@ -47,6 +48,17 @@ def test_minilm_features_beat_baselines(tweet_splits, tmp_path):
           f"{real['majority_baseline']:.4f}; random-init MiniLM accuracy "
           f"{random_init['accuracy']:.4f}, macro-F1 {random_init['macro_f1']:.4f}",
           file=sys.stderr)
-    assert real["accuracy"] >= 0.60
-    assert real["accuracy"] >= real["majority_baseline"] + 0.10
-    assert real["accuracy"] >= random_init["accuracy"] + 0.05
+    assert real["n"] == 1000
+    # README: 0.689 acc / 0.656 macro-F1 against random init 0.627 / 0.574, majority 0.426.
+    # Measured with the converged phase-1 head: 0.685 / 0.632 against random init
+    # 0.632 / 0.577; majority 0.426 (macro-F1 0.199).
+    assert_beats_baseline(real["accuracy"], real["majority_baseline"], 0.15, n=real["n"],
+                          chance=real["majority_baseline"], what="accuracy")
+    assert_beats_baseline(real["accuracy"], random_init["accuracy"], 0.03,
+                          what="accuracy vs random init")
+    # macro-F1 of always predicting the majority class: F1 of that class, 0 for the others
+    majority = real["majority_baseline"]
+    majority_macro_f1 = (2 * majority / (1 + majority)) / len(real["labels"])
+    assert_beats_baseline(real["macro_f1"], majority_macro_f1, 0.3, what="macro-F1")
+    assert_beats_baseline(real["macro_f1"], random_init["macro_f1"], 0.03,
+                          what="macro-F1 vs random init")
