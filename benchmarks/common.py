@@ -1,4 +1,4 @@
-"""Shared bits of the benchmarks: synthetic images and robust timing summaries."""
+"""Shared bits of the benchmarks: data, robust timing summaries, step timers, the machine."""
 from __future__ import annotations
 
 import os
