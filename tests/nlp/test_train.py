@@ -99,7 +99,8 @@ def test_multilabel_and_regression_heads(tmp_path, tiny_bert_dir):
     test = reg.metrics["test"]
     assert test["n"] == len(splits.test) == 80
     # predict-the-train-mean: MSE about 1 on targets of +-1; the model must cut it by 20%
-    # (measured, seed 0: MSE 0.44 against the mean predictor's 1.00, R2 0.56)
+    # (measured: MSE 0.44 against the mean predictor's 1.00, R2 0.56; seeds 1 and 2 gave
+    # 0.58x and 0.53x the mean predictor's MSE)
     mean_mse = mean_predictor_mse([float(v) for v in splits.train.labels],
                                   [float(v) for v in splits.test.labels])
     assert test["mse"] <= 0.8 * mean_mse, (test, mean_mse)
