@@ -124,8 +124,8 @@ def tfidf_row(splits, y) -> tuple:
     tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts["train"])
     pred, c = tuned_logistic(tfidf.transform(texts["train"]), y["train"],
                              tfidf.transform(texts["validation"]), y["validation"],
-                             tfidf.transform(texts["test"]), grid=[0.3, 1, 3, 10, 30, 100, 300, 1000],
-                             scale=False)
+                             tfidf.transform(texts["test"]),
+                             grid=[0.3, 1, 3, 10, 30, 100, 300, 1000], scale=False)
     return row(f"TF-IDF 1-2-grams + LogisticRegression (C={c})", y["test"], pred)
 
 
