@@ -146,3 +146,68 @@ def test_gathered_frames_match_tf_signal_stft():
     dynamic = tf.function(lambda w: _stft_magnitude(w, 400, 160, 512),
                           input_signature=[tf.TensorSpec([None, None], tf.float32)])
     np.testing.assert_allclose(dynamic(waves).numpy(), want, atol=1e-3, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_load_audio_equals_librosa(audio_dir, name):
+    """soundfile + soxr called directly give ``librosa.load``'s samples, length included."""
+    librosa = pytest.importorskip("librosa")
+    want, _ = librosa.load(str(audio_dir / name), sr=16000)
+    got = load_audio(audio_dir / name, 16000)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def _clips_at(root, rate: int, n: int, seed: int):
+    """``n`` noisy chirps of different lengths that start mid-waveform, as speech does."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(n):
+        t = np.arange(int(rate * rng.uniform(0.3, 1.2))) / rate
+        wave = 0.3 * np.sin(2 * np.pi * (200 + 300 * t) * t + rng.uniform(0, 6.28))
+        wave += 0.05 * rng.normal(size=len(t))
+        path = root / f"clip_{rate}_{i}.wav"
+        sf.write(path, wave.astype(np.float32), rate, subtype="PCM_16")
+        paths.append(path)
+    return paths
+
+
+def test_load_audios_matches_one_by_one(tmp_path, audio_dir):
+    """One soxr call per rate: every clip as load_audio gives it, but soxr's one-shot start."""
+    from transferkit.speech.audio_io import load_audios
+
+    paths = (_clips_at(tmp_path, 22050, 5, 0) + [audio_dir / "tone_16k.wav"]
+             + _clips_at(tmp_path, 44100, 3, 1) + _clips_at(tmp_path, 8000, 3, 2)
+             + [audio_dir / "stereo_44k.wav"] + _clips_at(tmp_path, 48000, 2, 3))
+    batched = load_audios(paths, 16000)
+    for path, got in zip(paths, batched, strict=True):
+        want = load_audio(path, 16000)
+        assert got.shape == want.shape and got.dtype == np.float32, path
+        np.testing.assert_allclose(got[2:], want[2:], atol=1e-5, err_msg=str(path))
+        np.testing.assert_allclose(got[:2], want[:2], atol=0.05 * np.abs(want).max(),
+                                   err_msg=str(path))
+
+
+def test_load_audios_and_decode_clips_name_the_bad_file(tmp_path, audio_dir):
+    from transferkit.speech.audio_io import load_audios
+    from transferkit.speech.pipeline import decode_clips
+
+    paths = _clips_at(tmp_path, 22050, 3, 0) + [audio_dir / "text_named.wav"]
+    with pytest.raises(AudioDecodeError, match="text_named.wav"):
+        load_audios(paths, 16000)
+    with pytest.raises(AudioDecodeError, match="empty.wav"):
+        decode_clips([str(p) for p in paths[:3]] + [str(audio_dir / "empty.wav")],
+                     AudioContract(sample_rate=16000, clip_seconds=1.0))
+
+
+def test_pcm16_fast_read_gives_libsndfile_floats(tmp_path):
+    import soundfile as sf
+
+    from transferkit.speech.audio_io import _read_mono
+
+    (path,) = _clips_at(tmp_path, 16000, 1, 4)
+    wave, rate = _read_mono(path)
+    want, want_rate = sf.read(path, dtype="float32")
+    assert rate == want_rate and np.array_equal(wave, want)
