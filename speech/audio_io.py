@@ -91,6 +91,16 @@ def load_audios(paths, sample_rate: int) -> list[np.ndarray]:
         >>> [w.shape for w in load_audios(["a_22k.wav", "b_16k.wav"], 16000)]  # doctest: +SKIP
         [(16000,), (8000,)]
     """
+    waves, rates = read_audios(paths)
+    return resample_audios(waves, rates, sample_rate)
+
+
+def read_audios(paths) -> tuple[list[np.ndarray], list[int]]:
+    """Each file decoded to float32 mono at its own rate, with the rates.
+
+    Raises:
+        AudioDecodeError: naming the first file that cannot be decoded.
+    """
     waves, rates = [], []
     for path in paths:
         try:
@@ -100,10 +110,16 @@ def load_audios(paths, sample_rate: int) -> list[np.ndarray]:
                                    f"({type(exc).__name__}: {str(exc)[:160]})") from exc
         if wave.size == 0:
             raise AudioDecodeError(f"{path}: no audio samples")
-        if not np.all(np.isfinite(wave)):  # before the shared call: NaN would spread
+        if not np.all(np.isfinite(wave)):  # before a shared soxr call: NaN would spread
             raise AudioDecodeError(f"{path}: non-finite samples")
         waves.append(wave)
         rates.append(rate)
+    return waves, rates
+
+
+def resample_audios(waves, rates, sample_rate: int) -> list[np.ndarray]:
+    """``waves`` (at ``rates``) at ``sample_rate``, one soxr call per source rate."""
+    waves = list(waves)
     for rate in set(rates) - {sample_rate}:
         picked = [i for i, r in enumerate(rates) if r == rate]
         for i, wave in zip(picked, _resample_together([waves[i] for i in picked], rate,
