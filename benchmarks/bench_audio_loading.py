@@ -6,8 +6,9 @@ first: a loop of ``librosa.load(path, sr=16000)`` + centre pad/crop to 1 s.
 transferkit's :func:`transferkit.speech.pipeline.decode_clips` decodes, resamples and pads
 the same files in a thread pool, with libsndfile and soxr called directly and one soxr call
 per chunk of files. Its serial form (``load_audios`` in one loop, no threads) separates the
-work saved from the parallelism. Its in-memory memo is cleared before each of its runs; the three alternate.
-Wall and process CPU seconds are both printed, and each round also times a job that is
+work saved from the parallelism. ``decode_clips``' in-memory memo is cleared before each
+of its runs, and the three alternate. Wall and process CPU seconds are both printed, and
+each round also times a job that is
 perfectly parallel (SHA-256 of two buffers, serial and in two GIL-free threads): its ratio
 says how much of a second core the machine had free while the rounds ran.
 
