@@ -34,4 +34,8 @@ def test_logmel_cnn_run_converts_and_agrees(synthetic_sounds, session_tmp):
         data=DataConfig(train=str(synthetic_sounds), validation_split=0.2, test_split=0.2))
     run = train_run(config, session_tmp / "runs" / "logmel_tflite", verbose=0)
     path, diff = export_tflite(run.run_dir)
-    assert path.exists() and diff < 1e-4
+    # max |TFLite - SavedModel| over the class probabilities. The default head is solved to
+    # convergence: on these separable tones its logits are large, so the converter's float
+    # rounding in the log-mel front end shows as up to ~2.5e-4 (it was < 1e-4 with the old
+    # five-epoch head); 1e-3 still catches any real conversion error.
+    assert path.exists() and diff < 1e-3
