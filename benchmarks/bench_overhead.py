@@ -144,15 +144,16 @@ def main() -> None:
     print(f"MobileNetV1 (random init) {args.size} px, batch {args.batch}, {len(x)} images, "
           f"{args.repeats} alternating repeats; trainable weights transferkit {count(tk):,}, "
           f"hand-written {count(hand):,}")
-    print(f"  {'what':<50} {'transferkit':>12} {'by hand':>12} {'ratio':>8}")
+    print(f"  {'what':<50} {'transferkit':>12} {'by hand':>12} {'ratio':>8}  pairwise min..max")
     ratios = {}
     for k, (a, b) in rates.items():
         unit = "steps/s" if k == "fine-tune" else "images/s"
-        ratios[k] = median(p / q for p, q in zip(a, b))
+        pair = [p / q for p, q in zip(a, b)]
+        ratios[k] = median(pair)
         what = {"predict": "model.predict", "serving": "load(run) SavedModel vs traced call",
                 "fine-tune": "fit, whole backbone trainable"}[k]
         print(f"  {what + ' (' + unit + ')':<50} {median(a):12.2f} {median(b):12.2f} "
-              f"{ratios[k]:7.3f}x")
+              f"{ratios[k]:7.3f}x  {min(pair):.2f}..{max(pair):.2f}")
     worst = min(ratios, key=ratios.get)
     print(f"transferkit / hand-written, worst ({worst}): {ratios[worst]:.3f}x "
           f"(goal >= 0.95x; medians of pairwise ratios); {machine()}")
