@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +22,8 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from transferkit.common.io import atomic_write_text
 
 
 class AssetError(RuntimeError):
@@ -64,6 +67,42 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def record_sha256(path: Path, source_sha256: str) -> str:
+    """Write ``path``'s sha256 beside it (``<name>.sha256.json``), bound to its source's pin.
+
+    A file that transferkit derives from a pinned asset (a converted checkpoint, a member
+    extracted from a verified archive) can't be pinned in the code: its bytes depend on the
+    h5py/HDF5 build that wrote them. The converter records the hash it wrote instead, and
+    :func:`verified_file` checks it on every later use, so a truncated or edited file, or one
+    made from another source, is rebuilt rather than trusted because it exists.
+    """
+    path = Path(path)
+    digest = sha256_of(path)
+    record = {"file": path.name, "sha256": digest, "source_sha256": source_sha256}
+    atomic_write_text(_record_path(path), json.dumps(record, indent=1) + "\n")
+    return digest
+
+
+def verified_file(path: Path, source_sha256: str) -> Path | None:
+    """``path`` when its sha256 equals the recorded one and the record names this source.
+
+    Returns None (so the caller rebuilds) when the file or its record is missing, the record
+    is unreadable, or either hash differs.
+    """
+    path = Path(path)
+    try:
+        record = json.loads(_record_path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    if not path.is_file() or record.get("source_sha256") != source_sha256:
+        return None
+    return path if sha256_of(path) == record.get("sha256") else None
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256.json")
 
 
 def asset_path(asset: PackageAsset) -> Path:

@@ -19,7 +19,7 @@ import os
 import shutil
 from pathlib import Path
 
-from transferkit.common.assets import cache_dir
+from transferkit.common.assets import cache_dir, record_sha256, verified_file
 
 TF_WEIGHTS = "tf_model.h5"
 SAFETENSORS = "model.safetensors"
@@ -61,13 +61,23 @@ def ensure_tf_checkpoint(model_dir) -> Path:
         raise FileNotFoundError(
             f"{model_dir}: no {TF_WEIGHTS} or {SAFETENSORS} (found: {present[:10]}); "
             f"PyTorch .bin checkpoints need torch, which transferkit does not use")
-    target = cache_dir() / "hf-converted" / content_key(model_dir)
-    if (target / TF_WEIGHTS).is_file():
-        return target
-    return _convert(model_dir, target)
+    key = content_key(model_dir)
+    return converted_checkpoint(model_dir, key) or _convert(model_dir, _target(key), key)
 
 
-def _convert(source: Path, target: Path) -> Path:
+def converted_checkpoint(model_dir: Path, key: str | None = None) -> Path | None:
+    """The cached TF conversion of ``model_dir`` when its ``tf_model.h5`` still has the sha256
+    recorded at conversion (for this config and weights), else None."""
+    key = key or content_key(Path(model_dir))
+    target = _target(key)
+    return target if verified_file(target / TF_WEIGHTS, key) is not None else None
+
+
+def _target(key: str) -> Path:
+    return cache_dir() / "hf-converted" / key
+
+
+def _convert(source: Path, target: Path, key: str) -> Path:
     from safetensors.numpy import load_file
     from transformers import AutoConfig, TFAutoModel
     from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
@@ -92,4 +102,5 @@ def _convert(source: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(staging, target)
+    record_sha256(target / TF_WEIGHTS, key)
     return target

@@ -15,11 +15,11 @@ import os
 import shutil
 from pathlib import Path
 
-from transferkit.common.assets import PackageAsset, cache_dir, cached_asset, fetch_asset
+from transferkit.common.assets import PackageAsset, cache_dir, fetch_asset, sha256_of
 from transferkit.common.contracts import TextContract
 from transferkit.common.registry import register_backbone
 from transferkit.common.weights import NamedWeights, register_weights
-from transferkit.nlp.hf_convert import ensure_tf_checkpoint
+from transferkit.nlp.hf_convert import converted_checkpoint, ensure_tf_checkpoint
 from transferkit.nlp.hf_encoder import build_hf_backbone
 
 NAME = "minilm_l6"
@@ -52,13 +52,16 @@ def model_dir() -> Path:
 
 
 def cached() -> Path | None:
-    """The assembled, checksum-verified folder, or None when not fetched."""
+    """The assembled folder when every file has its pinned sha256 and the TF conversion its
+    recorded one, or None when not fetched (or changed since)."""
     folder = model_dir()
-    if not all(cached_asset(a) for a in ASSETS):
+    if not all(_pinned(folder / f, sha) for f, sha in _PINS.items()):
         return None
-    if not all((folder / f).is_file() for f in _PINS):
-        return None
-    return folder
+    return folder if converted_checkpoint(folder) is not None else None
+
+
+def _pinned(path: Path, sha: str) -> bool:
+    return path.is_file() and sha256_of(path) == sha
 
 
 def fetch() -> Path:
@@ -69,7 +72,7 @@ def fetch() -> Path:
     for asset in ASSETS:
         src = fetch_asset(asset)
         dest = folder / Path(asset.member).name
-        if not dest.is_file() or dest.stat().st_size != src.stat().st_size:
+        if not _pinned(dest, asset.sha256):
             tmp = dest.with_name(dest.name + ".partial")
             shutil.copyfile(src, tmp)
             os.replace(tmp, dest)

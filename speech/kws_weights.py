@@ -15,7 +15,8 @@ import dataclasses
 import zipfile
 from pathlib import Path
 
-from transferkit.common.assets import AssetError, PackageAsset, cache_dir, cached_asset, fetch_asset
+from transferkit.common.assets import (AssetError, PackageAsset, cache_dir, fetch_asset,
+                                       record_sha256, verified_file)
 from transferkit.common.io import atomic_path
 from transferkit.common.weights import NamedWeights, register_weights
 from transferkit.speech.microfrontend import FrontendSettings
@@ -84,9 +85,9 @@ def _check_frontend(settings: FrontendSettings) -> None:
 
 
 def cached_kws() -> Path | None:
-    """The extracted ``.h5`` when fetched and its zip verified, else None."""
-    h5 = _target_dir() / H5_MEMBER
-    return h5 if h5.is_file() and cached_asset(KWS_ZIP) is not None else None
+    """The extracted ``.h5`` when it still has the sha256 recorded at extraction from the
+    pinned zip, else None."""
+    return verified_file(_target_dir() / H5_MEMBER, KWS_ZIP.sha256)
 
 
 def fetch_kws(quiet: bool = False) -> Path:
@@ -106,6 +107,7 @@ def fetch_kws(quiet: bool = False) -> Path:
         (target.parent / SUMMARY_MEMBER).write_bytes(zf.read(SUMMARY_MEMBER))
         with atomic_path(target) as tmp:
             Path(tmp).write_bytes(zf.read(H5_MEMBER))
+    record_sha256(target, KWS_ZIP.sha256)
     return target
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from transferkit.common.assets import PackageAsset, cache_dir, fetch_asset
+from transferkit.common.assets import (PackageAsset, cache_dir, fetch_asset, record_sha256,
+                                       verified_file)
 from transferkit.common.io import atomic_path
 from transferkit.common.keras import keras, tf
 from transferkit.common.weights import NamedWeights, register_weights
@@ -165,9 +166,11 @@ def weights_path() -> Path:
 
 
 def cached_mobilenet_v1_imagenet() -> Path | None:
-    """The converted weights file when it has been built, else None."""
-    path = weights_path()
-    return path if path.is_file() else None
+    """The converted weights file when built from the pinned graph and unchanged since, else None.
+
+    "Unchanged" is checked by sha256 against the hash the conversion recorded, on every call.
+    """
+    return verified_file(weights_path(), MOBILENET_V1_GRAPH.sha256)
 
 
 def fetch_mobilenet_v1_imagenet(force: bool = False, quiet: bool = False) -> Path:
@@ -198,6 +201,7 @@ def fetch_mobilenet_v1_imagenet(force: bool = False, quiet: bool = False) -> Pat
                            f"(> {MAX_DIFF}); not saving it")
     with atomic_path(weights_path()) as tmp:
         model.save_weights(str(tmp), save_format="h5")  # tmp has no .h5 suffix
+    record_sha256(weights_path(), MOBILENET_V1_GRAPH.sha256)
     _log(quiet, f"saved {weights_path()} (max abs diff {diff:.2g}, "
                 f"{time.monotonic() - start:.0f}s)")
     return weights_path()

