@@ -116,6 +116,26 @@ def synthesise(word: str, voice: Voice, path: Path) -> Path:
     return path
 
 
+SYNTH_STAMP = ".synthesiser"  # in a speak_dataset folder: the versions that made its clips
+
+
+def synthesiser_versions(voices) -> str:
+    """One line per synthesiser the voices use, with its version (``espeak-ng --version``).
+
+    Example:
+        >>> synthesiser_versions(default_voices(2))  # doctest: +SKIP
+        'espeak-ng: eSpeak NG text-to-speech: 1.51  Data at: ...\n'
+    """
+    return "".join(f"{synth}: {_version(synth)}\n" for synth in sorted({v.synth for v in voices}))
+
+
+@functools.lru_cache(maxsize=None)
+def _version(synth: str) -> str:
+    program = _require("festival" if synth == FESTIVAL else "espeak-ng")
+    proc = subprocess.run([program, "--version"], capture_output=True, text=True, check=False)
+    return (proc.stdout.strip() or proc.stderr.strip()).splitlines()[0]
+
+
 @functools.lru_cache(maxsize=None)
 def _espeak_names(kind: str) -> frozenset:
     """Languages (``kind="all"``) or variant files (``"variant"``) espeak-ng knows."""
@@ -164,9 +184,13 @@ def speak_dataset(words, out_dir, voices=None, *, threads: int = 0,
     for voice in voices:
         check_voice(voice)
     jobs = [(w, v, out / _safe(w) / f"{_safe(v.name)}.wav") for w in words for v in voices]
+    # Clips made by another synthesiser version sound different: never reuse them.
+    stamp, made_by = out / SYNTH_STAMP, synthesiser_versions(voices)
+    overwrite = overwrite or (stamp.is_file() and stamp.read_text() != made_by)
     todo = [j for j in jobs if overwrite or not j[2].is_file()]
     with ThreadPoolExecutor(threads or 2 * (os.cpu_count() or 1)) as pool:
         list(pool.map(lambda j: synthesise(*j), todo))
+    atomic_write_text(stamp, made_by)
     rows = [(str(p.relative_to(out)), w, v.name) for w, v, p in jobs]
     with tempfile.TemporaryDirectory() as tmp:
         fh_path = Path(tmp) / "index.csv"

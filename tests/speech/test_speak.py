@@ -1,6 +1,4 @@
 """espeak-ng/Festival word synthesis, voice-grouped index, voice-disjoint splits, CLI verb."""
-import shutil
-
 import pytest
 
 from transferkit.common.splits import split_examples
@@ -37,9 +35,7 @@ def test_all_default_voices_exist(espeak):
         check_voice(voice)
 
 
-def test_festival(tmp_path):
-    if shutil.which("text2wave") is None:
-        pytest.skip("festival is not installed (apt-get install festival)")
+def test_festival(festival, tmp_path):
     examples = read_audio_source(speak_dataset(["one"], tmp_path, festival_voices((160,))))
     assert len(examples) == 1 and examples.groups[0].startswith("festival")
 
@@ -51,3 +47,21 @@ def test_cli_speak(espeak, tmp_path, capsys):
                  "--out", str(tmp_path / "w")]) == 0
     assert "2 words x 2 voices" in capsys.readouterr().out
     assert (tmp_path / "w" / "index.csv").read_text().count("\n") == 5
+
+
+def test_clips_of_another_synthesiser_version_are_remade(espeak, tmp_path):
+    from transferkit.speech.speak import SYNTH_STAMP, synthesiser_versions
+
+    voices = default_voices(1)
+    out = tmp_path / "w"
+    speak_dataset(["go"], out, voices)
+    clip = next(out.glob("go/*.wav"))
+    assert (out / SYNTH_STAMP).read_text() == synthesiser_versions(voices)
+    assert "espeak-ng: eSpeak NG" in synthesiser_versions(voices)
+    clip.write_bytes(b"stale")  # stands in for a clip an older espeak-ng made
+    speak_dataset(["go"], out, voices)
+    assert clip.read_bytes() == b"stale"  # same version: reused
+    (out / SYNTH_STAMP).write_text("espeak-ng: eSpeak NG text-to-speech: 1.49\n")
+    speak_dataset(["go"], out, voices)
+    assert clip.read_bytes()[:4] == b"RIFF"  # another version: synthesised again
+    assert (out / SYNTH_STAMP).read_text() == synthesiser_versions(voices)
