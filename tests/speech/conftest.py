@@ -140,8 +140,16 @@ def espeak():
 
 
 @pytest.fixture(scope="session")
-def festival():
-    """``text2wave`` (festival); fails instead of skipping under ``CI=true``."""
+def festival(session_tmp):
+    """``text2wave`` (festival) with the voice transferkit uses; fails instead of skipping
+    under ``CI=true``. Speaks one word, so a festival without its voice counts as missing."""
+    from transferkit.speech.speak import festival_voices, synthesise
+
+    package = "festival festvox-kallpc16k"
     if shutil.which("text2wave") is None:
-        missing_program("festival (text2wave)", "festival festvox-kallpc16k")
+        missing_program("festival (text2wave)", package)
+    try:
+        synthesise("one", festival_voices((160,))[0], session_tmp / "festival_check.wav")
+    except RuntimeError as exc:
+        missing_program(f"festival's voice ({exc})", package)
     return shutil.which("text2wave")

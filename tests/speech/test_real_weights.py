@@ -128,14 +128,10 @@ def _accuracy_on(run_dir, spoken) -> float:
 
 
 def test_cross_synthesiser_festival(frozen_kws_run, random_init_runs, frontend_run,
-                                    digit_splits, session_tmp):
-    import shutil
-
+                                    digit_splits, session_tmp, festival):
     from transferkit.speech.data import read_audio_source
     from transferkit.speech.speak import DIGITS, festival_voices, speak_dataset
 
-    if shutil.which("text2wave") is None:
-        pytest.skip("festival is not installed (apt-get install festival)")
     spoken = read_audio_source(speak_dataset(DIGITS, session_tmp / "festival_digits",
                                              festival_voices()))
     kws = _accuracy_on(frozen_kws_run.run_dir, spoken)
