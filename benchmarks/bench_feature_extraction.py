@@ -36,7 +36,7 @@ def main() -> None:
     from transferkit.common.keras import tf
     from transferkit.common.registry import create_backbone
 
-    backbone = create_backbone(args.backbone, weights=None, size=args.size)
+    backbone = create_backbone(args.backbone, weights=None, size=args.size).model
     images = np.random.default_rng(0).uniform(
         0, 255, (args.images, args.size, args.size, 3)).astype(np.float32)
 

@@ -137,7 +137,7 @@ def recipe_vs_tfidf(tmp: Path, tweets: int) -> tuple[float, float]:
     import time
 
     from transferkit.common.labels import LabelCodec
-    from transferkit.recipes.registry import get_recipe
+    from transferkit.common.recipe_registry import get_recipe
     from transferkit.recipes.text_recipes import _tweet_splits  # the recipe's exact split
 
     out = tmp / "recipe"

@@ -63,7 +63,7 @@ def compile_like_phase2(model, backbone, config) -> None:
     if t.backbone_lr_multiplier != 1.0:
         model.set_backbone_optimizer(
             make_optimizer(t.fine_tune_learning_rate * t.backbone_lr_multiplier),
-            backbone.trainable_variables)
+            backbone.model.trainable_variables)
 
 
 def hand_written(size: int, head, lr: float):

@@ -125,11 +125,11 @@ def forward_pass(data: Path, repeats: int = 3) -> tuple[list[float], int]:
     import numpy as np
 
     from transferkit.common.keras import tf
-    from transferkit.common.registry import create_backbone, resolved_contract
+    from transferkit.common.registry import create_backbone
     from transferkit.vision.data import load_image
 
-    backbone = create_backbone("mobilenet_v1", weights="mobilenet_v1_imagenet", size=SIZE)
-    contract = resolved_contract("mobilenet_v1", size=SIZE)
+    built = create_backbone("mobilenet_v1", weights="mobilenet_v1_imagenet", size=SIZE)
+    backbone, contract = built.model, built.contract
     paths = [str(p) for split in ("train", "test")  # resolve(): data/train may be a link
              for p in sorted((data / split).resolve().rglob("*.png"))]
     images = np.stack([load_image(p, contract).numpy() for p in paths])

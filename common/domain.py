@@ -13,6 +13,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from transferkit.common.plugins import UnknownName, entry_points, load_plugins
+
 
 @dataclass(frozen=True)
 class Examples:
@@ -104,10 +106,8 @@ def register_domain(domain: Domain) -> Domain:
 
 
 def get_domain(name: str) -> Domain:
-    from transferkit.common.registry import _ensure_loaded
-
     if name not in _DOMAINS:
-        _ensure_loaded(name)
+        load_plugins(name) if entry_points(name) else load_plugins()
     if name not in _DOMAINS:
-        raise KeyError(f"unknown domain {name!r}; known: {', '.join(sorted(_DOMAINS))}")
+        raise UnknownName(f"unknown domain {name!r}; known: {', '.join(sorted(_DOMAINS))}.")
     return _DOMAINS[name]

@@ -9,41 +9,33 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from transferkit.common.backbone import Backbone, _leaves, weighted_leaves
 from transferkit.common.keras import keras
 
 _NORM_TYPES = (keras.layers.BatchNormalization,)
 
 
-def blocks(model: keras.Model) -> list:
-    """The backbone's units for "top N", bottom to top.
-
-    A builder may set ``model._transferkit_blocks`` (e.g. transformer blocks of an encoder);
-    otherwise these are the leaf layers that own weights.
-    """
-    custom = getattr(model, "_transferkit_blocks", None)
-    if custom:
-        return list(custom)
-    return [layer for layer in _leaves(model) if layer.weights]
+def blocks(backbone) -> list:
+    """The units for "top N", bottom to top: a :class:`Backbone`'s own blocks, or the leaf
+    layers that own weights of a plain model."""
+    if isinstance(backbone, Backbone):
+        return list(backbone.blocks)
+    return weighted_leaves(backbone)
 
 
-def _leaves(layer) -> list:
-    inner = getattr(layer, "layers", None)
-    if not inner:
-        return [layer]
-    out = []
-    for sub in inner:
-        out.extend(_leaves(sub))
-    return out
+def freeze(backbone) -> None:
+    """Freeze the whole backbone (a :class:`Backbone` or a model)."""
+    _model(backbone).trainable = False
 
 
-def freeze(model: keras.Model) -> None:
-    """Freeze the whole backbone."""
-    model.trainable = False
+def _model(backbone):
+    return backbone.model if isinstance(backbone, Backbone) else backbone
 
 
-def unfreeze(model: keras.Model, top: int = 0, from_layer: str = "") -> list[str]:
+def unfreeze(backbone, top: int = 0, from_layer: str = "") -> list[str]:
     """Unfreeze the top ``top`` blocks, or every block from ``from_layer`` up (0/"" = all).
 
+    ``backbone`` is a :class:`Backbone` (its blocks) or a plain model (its weighted leaves).
     BatchNorm layers are kept frozen (inference mode). Returns the unfrozen block names.
 
     Raises:
@@ -52,7 +44,7 @@ def unfreeze(model: keras.Model, top: int = 0, from_layer: str = "") -> list[str
     Example:
         >>> unfreeze(backbone, top=20)  # doctest: +SKIP
     """
-    units = blocks(model)
+    units, model = blocks(backbone), _model(backbone)
     start = 0
     if from_layer:
         names = [u.name for u in units]
@@ -98,5 +90,7 @@ def _all_layers(layer) -> list:
     return out
 
 
-def count_trainable(model: keras.Model) -> int:
-    return int(sum(keras.backend.count_params(w) for w in model.trainable_weights))
+def count_trainable(backbone) -> int:
+    """Trainable parameters of a :class:`Backbone` or a model."""
+    weights = _model(backbone).trainable_weights
+    return int(sum(keras.backend.count_params(w) for w in weights))

@@ -8,46 +8,56 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.common import callbacks as cb
+from transferkit.common.backbone import Backbone
 from transferkit.common.config import RunConfig
-from transferkit.common.domain import Domain, PipelineOptions
+from transferkit.common.domain import Domain
 from transferkit.common.features import choose_mode, extract_features, fingerprint
 from transferkit.common.freezing import all_trainable, count_trainable, freeze, unfreeze
 from transferkit.common.heads import adapt_head, loss_and_metrics
 from transferkit.common.keras import keras, tf
 from transferkit.common.labels import LabelCodec
 from transferkit.common.optim import make_optimizer
+from transferkit.common.pipeline import build_pipeline, inference_batch_size
 from transferkit.common.splits import Splits
-
-FEATURE_BATCH = 128  # measured: predict at batch 128 beats 32 on CPU
 
 
 @dataclass(frozen=True)
 class PhaseContext:
+    """Everything a phase reads: the run's config, data, label codec and backbone."""
+
     config: RunConfig
     run_dir: Path
     domain: Domain
-    contract: object
     codec: LabelCodec
     splits: Splits
-    backbone: object
+    backbone: Backbone
     verbose: int = 2
     resume: bool = False
+
+    @property
+    def contract(self):
+        return self.backbone.contract
 
     @property
     def ckpt(self) -> Path:
         return self.run_dir / "checkpoints"
 
-    @property
-    def feature_batch_size(self) -> int:
-        return max(self.config.train.batch_size, FEATURE_BATCH)
-
     def dataset(self, split: str, training: bool = False):
-        examples = getattr(self.splits, split)
+        """The labelled pipeline of ``split`` at the training batch size."""
+        examples, t = getattr(self.splits, split), self.config.train
+        return build_pipeline(self.domain, self.contract, examples.items,
+                              self.codec.encode(examples.labels), batch_size=t.batch_size,
+                              training=training, augment=t.augment, seed=t.seed)
+
+    def inputs(self, items):
+        """Unlabelled model inputs of ``items``, at the feature-extraction batch size."""
+        return build_pipeline(self.domain, self.contract, items,
+                              batch_size=inference_batch_size(self.config.train.batch_size))
+
+    def uses_cache(self) -> bool:
+        """Phase 1 trains on cached features (not with augmentation, which needs pixels)."""
         t = self.config.train
-        return self.domain.make_dataset(
-            examples.items, self.codec.encode(examples.labels), self.contract,
-            PipelineOptions(batch_size=t.batch_size, training=training,
-                            augment=training and t.augment, seed=t.seed))
+        return t.embedding_cache != "off" and not t.augment
 
 
 def _log(msg: str) -> None:
@@ -99,10 +109,9 @@ def _mark_done(ctx: PhaseContext, phase: str, target) -> None:
 
 def cached_features(ctx: PhaseContext) -> dict:
     """Features of every split from the frozen backbone (the embedding cache)."""
-    t = ctx.config.train
-    shape = tuple(ctx.backbone.output_shape[1:])
-    mode = choose_mode(t.embedding_cache, len(ctx.splits.train), shape)
-    weights_key = fingerprint([float(np.sum(w)) for w in ctx.backbone.get_weights()[:8]])
+    t, model = ctx.config.train, ctx.backbone.model
+    mode = choose_mode(t.embedding_cache, len(ctx.splits.train), ctx.backbone.output_shape)
+    weights_key = fingerprint([float(np.sum(w)) for w in model.get_weights()[:8]])
     out = {}
     for split in ("train", "validation", "test"):
         examples = getattr(ctx.splits, split)
@@ -111,58 +120,67 @@ def cached_features(ctx: PhaseContext) -> dict:
         order = (ctx.domain.extraction_order(examples.items, ctx.contract)
                  if ctx.domain.extraction_order else None)
         items = examples.items if order is None else [examples.items[i] for i in order]
-        ds = ctx.domain.make_dataset(items, None, ctx.contract,
-                                     PipelineOptions(batch_size=ctx.feature_batch_size))
         key = fingerprint(ctx.config.backbone, weights_key, examples.items, ctx.contract)
         out[split] = extract_features(
-            ctx.backbone, ds, len(examples), mode=mode, order=order,
+            model, ctx.inputs(items), len(examples), mode=mode, order=order,
             path=ctx.run_dir / "features" / f"{split}.npy", key=key, desc=f"{split} features")
     return out
 
 
-def train_head(ctx: PhaseContext, head) -> tuple[dict | None, dict | None]:
-    """Phase 1: the head on a frozen backbone.
+def train_head(ctx: PhaseContext, head, features: dict | None) -> dict | None:
+    """Phase 1: the head on a frozen backbone, from cached ``features`` when given.
 
     Returns:
-        (the cached features, if used; what the head fitter chose, for ``metrics.json``).
+        What the head fitter chose, for ``metrics.json`` (None when resumed as done).
     """
-    from transferkit.common.head_fit import fit_cached_head
-
     t = ctx.config.train
     freeze(ctx.backbone)
-    loss, metrics = loss_and_metrics(ctx.codec.task)
-    use_cache = t.embedding_cache != "off" and not t.augment
-    target = head if use_cache else _frozen_model(ctx, head)
-    target.compile(optimizer=make_optimizer(t.learning_rate), loss=loss, metrics=metrics)
-    cached = cached_features(ctx) if use_cache else None
-    adapt_head(head, cached["train"] if cached else _sample_features(ctx))
+    target = head if features is not None else _frozen_model(ctx, head)
+    _compile(ctx, target, t.learning_rate)
+    adapt_head(head, features["train"] if features is not None else _sample_features(ctx))
     done, initial = _resume_point(ctx, "phase1", target)  # a checkpoint's stats win
     if done or t.epochs <= 0:
-        return cached, None
-    if use_cache and t.head_fit == "auto":
-        fit = fit_cached_head(ctx, head, cached)
-        head.compile(optimizer=make_optimizer(t.learning_rate), loss=loss, metrics=metrics)
-        _save_weights(head, ctx.ckpt / "phase1_best_weights.h5")  # the chosen one is the best
-        _mark_done(ctx, "phase1", head)
-        return cached, fit.to_dict()
-    class_weight = _class_weight(ctx)
-    if use_cache:
-        _log(f"phase 1: head on cached features ({len(ctx.splits.train)} items), "
-             f"{t.epochs} epochs")
-        train = _feature_ds(cached["train"], ctx.codec.encode(ctx.splits.train.labels),
-                            t.batch_size, shuffle=True, seed=t.seed)
-        val = _feature_ds(cached["validation"], ctx.codec.encode(ctx.splits.validation.labels),
-                          1024)
-    else:
-        _log("phase 1: head on a frozen backbone (embedding cache off: augmentation on "
-             "or embedding_cache=off)")
-        train, val = ctx.dataset("train", training=True), ctx.dataset("validation")
+        return None
+    if features is not None and t.head_fit == "auto":
+        return _solve_head(ctx, head, features)
+    train, val = _phase1_data(ctx, features)
     target.fit(train, validation_data=val, epochs=t.epochs, initial_epoch=initial,
-               class_weight=class_weight, callbacks=_callbacks(ctx, "phase1", target),
+               class_weight=_class_weight(ctx), callbacks=_callbacks(ctx, "phase1", target),
                verbose=ctx.verbose)
     _mark_done(ctx, "phase1", target)
-    return cached, {"solver": "adam", "chosen": {"epochs": t.epochs}, "grid": [],
-                    "refit": False, "class_weight": t.class_weight}
+    return {"solver": "adam", "chosen": {"epochs": t.epochs}, "grid": [], "refit": False,
+            "class_weight": t.class_weight}
+
+
+def _compile(ctx: PhaseContext, model, learning_rate: float) -> None:
+    loss, metrics = loss_and_metrics(ctx.codec.task)
+    model.compile(optimizer=make_optimizer(learning_rate), loss=loss, metrics=metrics)
+
+
+def _solve_head(ctx: PhaseContext, head, features: dict) -> dict:
+    """The default phase 1: a converged head on the cached features (common.head_fit)."""
+    from transferkit.common.head_fit import fit_cached_head
+
+    fit = fit_cached_head(ctx, head, features)
+    _compile(ctx, head, ctx.config.train.learning_rate)
+    _save_weights(head, ctx.ckpt / "phase1_best_weights.h5")  # the chosen one is the best
+    _mark_done(ctx, "phase1", head)
+    return fit.to_dict()
+
+
+def _phase1_data(ctx: PhaseContext, features: dict | None) -> tuple:
+    """``(train, validation_data=...)`` for the epoch loop: feature batches or pipelines."""
+    t = ctx.config.train
+    if features is None:
+        _log("phase 1: head on a frozen backbone (embedding cache off: augmentation on "
+             "or embedding_cache=off)")
+        return ctx.dataset("train", training=True), ctx.dataset("validation")
+    _log(f"phase 1: head on cached features ({len(ctx.splits.train)} items), {t.epochs} epochs")
+    train = _feature_ds(features["train"], ctx.codec.encode(ctx.splits.train.labels),
+                        t.batch_size, shuffle=True, seed=t.seed)
+    val = _feature_ds(features["validation"],
+                      ctx.codec.encode(ctx.splits.validation.labels), 1024)
+    return train, val
 
 
 def _class_weight(ctx: PhaseContext) -> dict | None:
@@ -177,13 +195,13 @@ def _class_weight(ctx: PhaseContext) -> dict | None:
 def _sample_features(ctx: PhaseContext, n: int = 2048):
     """Backbone features of up to ``n`` training items (un-augmented), for standardisation."""
     examples = ctx.splits.train.subset(range(min(n, len(ctx.splits.train))))
-    ds = ctx.domain.make_dataset(examples.items, None, ctx.contract,
-                                 PipelineOptions(batch_size=ctx.feature_batch_size))
-    return extract_features(ctx.backbone, ds, len(examples), desc="standardisation features")
+    return extract_features(ctx.backbone.model, ctx.inputs(examples.items), len(examples),
+                            desc="standardisation features")
 
 
 def _frozen_model(ctx: PhaseContext, head):
-    return keras.Model(ctx.backbone.inputs, head(ctx.backbone.outputs[0]))
+    model = ctx.backbone.model
+    return keras.Model(model.inputs, head(model.outputs[0]))
 
 
 def _feature_ds(features, targets, batch_size: int, shuffle: bool = False, seed: int = 0):
@@ -201,12 +219,11 @@ def fine_tune(ctx: PhaseContext, model) -> None:
          f"({count_trainable(ctx.backbone):,} backbone weights trainable), "
          f"head lr {t.fine_tune_learning_rate:g}, backbone lr "
          f"{t.fine_tune_learning_rate * t.backbone_lr_multiplier:g}")
-    loss, metrics = loss_and_metrics(ctx.codec.task)
-    model.compile(optimizer=make_optimizer(t.fine_tune_learning_rate), loss=loss, metrics=metrics)
+    _compile(ctx, model, t.fine_tune_learning_rate)
     if t.backbone_lr_multiplier != 1.0:
         model.set_backbone_optimizer(
             make_optimizer(t.fine_tune_learning_rate * t.backbone_lr_multiplier),
-            ctx.backbone.trainable_variables)
+            ctx.backbone.model.trainable_variables)
     done, initial = _resume_point(ctx, "phase2", model)
     if done:
         return

@@ -2,9 +2,8 @@
 
 A backbone function returns a tf_keras model mapping the domain's model input to pooled
 features ``[batch, dim]``. Its registration carries the domain, the input contract and
-the known weight sources. Third-party packages add backbones through the entry-point
-group ``transferkit.backbones``; each entry point names a module (or callable) that
-registers backbones when imported.
+the known weight sources. Built-in domains and third-party packages are found the same way,
+through entry points (:mod:`transferkit.common.plugins`).
 
 Example:
     >>> @register_backbone("tiny_cnn", domain="vision",
@@ -17,21 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import importlib
-import sys
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any, Callable
 
+from transferkit.common.backbone import Backbone, as_backbone
 from transferkit.common.contracts import Contract
+from transferkit.common.plugins import UnknownName, entry_points, load_plugins
+from transferkit.common.weights import WeightSource, as_source, resolve_weights
 
-ENTRY_POINT_GROUP = "transferkit.backbones"
-BUILTIN_DOMAINS = ("vision", "text", "speech")
-_DOMAIN_MODULES = {
-    "vision": "transferkit.vision",
-    "text": "transferkit.nlp",
-    "speech": "transferkit.speech",
-}
 
 
 @dataclass(frozen=True)
@@ -42,8 +34,11 @@ class BackboneSpec:
         name: Registry name (``"mobilenet_v1"``).
         domain: ``"vision"``, ``"text"``, ``"speech"`` or a plugin's own.
         contract: The input contract (image size, tokenizer, sample rate, ...).
-        builder: ``builder(weights=..., contract=..., **overrides) -> tf_keras.Model``.
-        weight_sources: Named sources in preference order; the first is the default.
+        builder: ``builder(weights=..., contract=..., **overrides)`` returning a tf_keras
+            model or a :class:`~transferkit.common.backbone.Backbone`; ``weights`` is what
+            :func:`~transferkit.common.weights.resolve_weights` gave (None, a Path, a handle).
+        weight_sources: :class:`~transferkit.common.weights.WeightSource` values in
+            preference order; the first is the default.
         description: One line for ``transferkit backbones``.
         licence: Licence of the default pretrained weights.
     """
@@ -52,30 +47,36 @@ class BackboneSpec:
     domain: str
     contract: Contract
     builder: Callable[..., Any]
-    weight_sources: tuple[str, ...] = ()
+    weight_sources: tuple[WeightSource, ...] = ()
     description: str = ""
     licence: str = ""
     origin: str = field(default="", compare=False)
 
     @property
     def default_weights(self) -> str | None:
-        return self.weight_sources[0] if self.weight_sources else None
+        return self.weight_sources[0].name if self.weight_sources else None
+
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.weight_sources)
 
 
 class RegistryError(KeyError):
-    """Unknown or duplicate backbone name."""
+    """A duplicate backbone name."""
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable.
         return str(self.args[0])
 
 
+class UnknownBackbone(UnknownName, RegistryError):
+    """No loaded plugin registered this backbone name."""
+
+
 _REGISTRY: dict[str, BackboneSpec] = {}
-_loaded_domains: set[str] = set()
-_entry_points_loaded = False
 
 
 def register_backbone(name: str, *, domain: str, contract: Contract,
-                      weight_sources: tuple[str, ...] | list[str] = (),
+                      weight_sources: tuple = (),
                       description: str = "", licence: str = ""):
     """Decorator that registers a backbone builder under ``name``.
 
@@ -91,7 +92,7 @@ def register_backbone(name: str, *, domain: str, contract: Contract,
         doc = description or (fn.__doc__ or "").strip().splitlines()[0:1]
         _REGISTRY[name] = BackboneSpec(
             name=name, domain=domain, contract=contract, builder=fn,
-            weight_sources=tuple(weight_sources),
+            weight_sources=tuple(as_source(s) for s in weight_sources),
             description=doc if isinstance(doc, str) else (doc[0] if doc else ""),
             licence=licence, origin=f"{fn.__module__}.{fn.__qualname__}")
         return fn
@@ -104,101 +105,45 @@ def unregister_backbone(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def _load_domain(domain: str) -> None:
-    module = _DOMAIN_MODULES.get(domain)
-    if module is None or domain in _loaded_domains:
-        return
-    _loaded_domains.add(domain)
-    try:
-        importlib.import_module(module)
-    except ImportError as exc:  # a domain whose extra isn't installed
-        _loaded_domains.discard(domain)
-        print(f"[transferkit] domain {domain!r} unavailable: {exc} "
-              f"(pip install 'transferkit[{ 'nlp' if domain == 'text' else domain}]')",
-              file=sys.stderr)
-
-
-def load_entry_points(force: bool = False) -> list[str]:
-    """Import every ``transferkit.backbones`` entry point; returns their names."""
-    global _entry_points_loaded
-    if _entry_points_loaded and not force:
-        return []
-    _entry_points_loaded = True
-    loaded = []
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-            if callable(obj) and not isinstance(obj, type(sys)):
-                obj()
-        except RegistryError as exc:
-            if force:  # a register() run a second time meets its own names
-                loaded.append(ep.name)
-            else:
-                print(f"[transferkit] plugin {ep.name!r} ({ep.value}): {exc}", file=sys.stderr)
-            continue
-        except Exception as exc:  # a broken plugin must not break the toolkit
-            print(f"[transferkit] plugin {ep.name!r} ({ep.value}) failed to load: "
-                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
-            continue
-        loaded.append(ep.name)
-    return loaded
-
-
-def _ensure_loaded(domain: str | None = None) -> None:
-    for name in ([domain] if domain in _DOMAIN_MODULES else BUILTIN_DOMAINS):
-        _load_domain(name)
-    load_entry_points()
-
-
 def get_backbone_spec(name: str) -> BackboneSpec:
     """The :class:`BackboneSpec` for ``name``, loading domains and plugins as needed."""
     if name not in _REGISTRY:
-        _ensure_loaded()
+        load_plugins()
     if name not in _REGISTRY:
         close = [n for n in _REGISTRY if name.split("_")[0] in n][:5]
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise RegistryError(
+        raise UnknownBackbone(
             f"unknown backbone {name!r}.{hint} `transferkit backbones` lists them all.")
     return _REGISTRY[name]
 
 
 def list_backbones(domain: str | None = None, pattern: str = "*") -> list[str]:
     """Sorted backbone names, optionally of one domain and matching a glob."""
-    _ensure_loaded(domain)
+    load_plugins(domain) if domain and entry_points(domain) else load_plugins()
     return sorted(n for n, s in _REGISTRY.items()
                   if (domain is None or s.domain == domain) and fnmatch.fnmatch(n, pattern))
 
 
-def create_backbone(name: str, weights: Any = "default", **overrides):
-    """Build backbone ``name`` as a tf_keras model ``inputs -> [batch, dim]``.
+def create_backbone(name: str, weights: Any = "default", **overrides) -> Backbone:
+    """Build backbone ``name``: a :class:`~transferkit.common.backbone.Backbone` value.
 
     Args:
         name: Registry name.
         weights: ``"default"`` (the first registered source), ``None`` or ``"none"`` for
-            random init, a named source (``"imagenet"``) or a local path. Resolution and the error when
-            weights can't be had are in :mod:`transferkit.common.weights`.
+            random init, a source's name (``"imagenet"``), a handle or a local path; resolved
+            by :func:`~transferkit.common.weights.resolve_weights`, which raises the error
+            when weights can't be had.
         **overrides: Contract fields (``size=96``) and builder options.
 
     Example:
-        >>> model = create_backbone("mobilenet_v2", weights=None, size=96)  # doctest: +SKIP
+        >>> backbone = create_backbone("mobilenet_v2", weights=None, size=96)  # doctest: +SKIP
+        >>> backbone.model, backbone.contract  # doctest: +SKIP
     """
     spec = get_backbone_spec(name)
-    if isinstance(weights, str) and weights.lower() == "none":
-        weights = None
-    elif weights == "default":
-        weights = spec.default_weights
+    resolved = resolve_weights(spec, weights)
     contract_fields = {f.name for f in dataclasses.fields(spec.contract)}
     contract = dataclasses.replace(
         spec.contract, **{k: v for k, v in overrides.items() if k in contract_fields})
     options = {k: v for k, v in overrides.items() if k not in contract_fields}
-    model = spec.builder(weights=weights, contract=contract, **options)
-    if getattr(model, "_transferkit_contract", None) is None:  # a builder may refine it
-        model._transferkit_contract = contract  # read by the pipeline and by save/reload
-    return model
-
-
-def resolved_contract(name: str, **overrides) -> Contract:
-    """The contract of ``name`` with overrides applied (no model is built)."""
-    spec = get_backbone_spec(name)
-    fields = {f.name for f in dataclasses.fields(spec.contract)}
-    return dataclasses.replace(spec.contract, **{k: v for k, v in overrides.items() if k in fields})
+    built = as_backbone(spec.builder(weights=resolved, contract=contract, **options), contract)
+    return dataclasses.replace(built, spec=spec, weights=resolved)

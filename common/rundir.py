@@ -21,9 +21,10 @@ import numpy as np
 
 from transferkit.common.config import RunConfig, load_config
 from transferkit.common.contracts import Contract, contract_from_dict
-from transferkit.common.domain import PipelineOptions, get_domain
+from transferkit.common.domain import get_domain
 from transferkit.common.export import SAVED_MODEL, WEIGHTS
 from transferkit.common.labels import LabelCodec
+from transferkit.common.pipeline import build_pipeline
 
 
 class SavedModelPredictor:
@@ -84,8 +85,8 @@ class LoadedRun:
 
             return np.concatenate([self.predictor(tf.constant(items[i:i + batch_size])).numpy()
                                    for i in range(0, len(items), batch_size)])
-        ds = domain.make_dataset(items, None, self.contract, PipelineOptions(batch_size))
-        return self.predictor.predict(ds)
+        return self.predictor.predict(build_pipeline(domain, self.contract, items,
+                                                     batch_size=batch_size))
 
     def classify(self, items, batch_size: int = 64) -> list:
         """``(label, score)`` per item; label lists for multilabel, floats for regression."""
@@ -98,20 +99,18 @@ class LoadedRun:
     def keras_model(self):
         """Rebuild the trainable tf_keras model and load the run's weights.
 
-        Backbones with named weight sources are rebuilt at random init (the run's weights
-        replace them). Those without (own_model, TF-Hub, a local HF folder) need their
-        ``weights`` to exist at all: it is their architecture, so it is passed again.
+        The backbone is rebuilt with :func:`~transferkit.common.weights.architecture_weights`
+        (random init where the run's weights replace the pretrained ones).
         """
         from transferkit.common.heads import build_head, join
         from transferkit.common.registry import create_backbone, get_backbone_spec
+        from transferkit.common.weights import architecture_weights
 
-        spec = get_backbone_spec(self.config.backbone.name)
-        weights = None if spec.weight_sources else self.config.backbone.weights
-        backbone = create_backbone(self.config.backbone.name, weights=weights,
-                                   **self.config.backbone.options)
-        head = build_head(tuple(backbone.output_shape[1:]), self.config.head,
-                          self.codec.num_outputs)
-        model = join(backbone, head)
+        name = self.config.backbone.name
+        weights = architecture_weights(get_backbone_spec(name), self.config.backbone.weights)
+        backbone = create_backbone(name, weights=weights, **self.config.backbone.options)
+        head = build_head(backbone.output_shape, self.config.head, self.codec.num_outputs)
+        model = join(backbone.model, head)
         model.load_weights(str(self.run_dir / WEIGHTS))
         return model
 

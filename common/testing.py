@@ -12,20 +12,22 @@ from typing import Callable
 
 import numpy as np
 
+from transferkit.common.backbone import Backbone
 from transferkit.common.config import HeadConfig
 from transferkit.common.freezing import all_trainable
 from transferkit.common.heads import build_head, join, loss_and_metrics
 from transferkit.common.keras import keras, tf
 
 
-def check_backbone(build: Callable[[], keras.Model], inputs, atol: float = 1e-4) -> dict:
+def check_backbone(build: Callable[[], Backbone], inputs, atol: float = 1e-4) -> dict:
     """Run the standard backbone checks; returns the feature shape and the diffs.
 
     Args:
-        build: Builds the backbone with random weights (called twice).
+        build: Builds the backbone with random weights (called twice): a
+            :class:`~transferkit.common.backbone.Backbone` or a tf_keras model.
         inputs: A small batch of model inputs (array or dict of arrays).
     """
-    backbone = build()
+    backbone = _model(build())
     feats = backbone(inputs, training=False).numpy()
     assert feats.ndim == 2 and feats.shape[0] == _batch(inputs), feats.shape
     assert np.all(np.isfinite(feats)), "non-finite features"
@@ -41,7 +43,7 @@ def check_backbone(build: Callable[[], keras.Model], inputs, atol: float = 1e-4)
         path = Path(tmp) / "w.h5"
         with all_trainable(model):
             model.save_weights(str(path), save_format="h5")
-        fresh = join(build(), build_head(tuple(backbone.output_shape[1:]),
+        fresh = join(_model(build()), build_head(tuple(backbone.output_shape[1:]),
                                          HeadConfig(units=(8,)), 2))
         fresh.load_weights(str(path))
         weights_diff = float(np.max(np.abs(fresh.predict(inputs, verbose=0) - before)))
@@ -56,6 +58,10 @@ def check_backbone(build: Callable[[], keras.Model], inputs, atol: float = 1e-4)
     assert saved_diff < atol, f"SavedModel gives different outputs ({saved_diff})"
     return {"feature_shape": feats.shape[1:], "weights_diff": weights_diff,
             "saved_diff": saved_diff}
+
+
+def _model(built):
+    return built.model if isinstance(built, Backbone) else built
 
 
 def _batch(inputs) -> int:

@@ -16,16 +16,18 @@ import dataclasses
 import json
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from transferkit.common import phases
+from transferkit.common.backbone import Backbone, as_backbone
 from transferkit.common.config import RunConfig, save_config
 from transferkit.common.contracts import contract_to_dict
 from transferkit.common.data import load_splits
-from transferkit.common.domain import PipelineOptions, get_domain
+from transferkit.common.domain import get_domain
 from transferkit.common.evaluate import evaluate_predictions, headline
 from transferkit.common.export import export_model
 from transferkit.common.heads import build_head, join
@@ -53,12 +55,9 @@ def _resolve_domain(config: RunConfig, backbone) -> str:
         return config.domain
     if backbone is None:
         return get_backbone_spec(config.backbone.name).domain
+    if isinstance(backbone, Backbone) and backbone.spec is not None:
+        return backbone.spec.domain
     raise ValueError("config.domain is required with a custom backbone model")
-
-
-def _build_backbone(config: RunConfig):
-    return create_backbone(config.backbone.name, weights=config.backbone.weights,
-                           **config.backbone.options)
 
 
 def _write_run_files(run_dir: Path, config: RunConfig, codec: LabelCodec, contract) -> None:
@@ -81,67 +80,85 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
               verbose: int | None = None, resume: bool = False) -> RunResult:
     """Train, evaluate and export one run into ``out_dir`` (the run directory).
 
+    It reads as its steps: prepare -> phase 1 -> phase 2 -> evaluate -> write.
+
     Args:
         config: The run's configuration; saved as ``config.json``.
         out_dir: Run directory; created if needed.
         splits: Pre-split examples; else read and split from ``config.data``.
-        backbone: A prebuilt tf_keras backbone (inputs -> features); else built from
-            ``config.backbone`` through the registry.
+        backbone: A :class:`~transferkit.common.backbone.Backbone` (from ``create_backbone``
+            or ``as_backbone(model, contract)``); else built from ``config.backbone``.
         verbose: Keras verbosity; default 1 on a terminal, 2 otherwise.
         resume: Continue an interrupted run in ``out_dir`` from its checkpoints.
 
     Returns:
         :class:`RunResult` with the metrics that were written to ``metrics.json``.
     """
-    started = time.perf_counter()
+    started, timing = time.perf_counter(), {}
+    ctx = prepare(config, out_dir, splits=splits, backbone=backbone, verbose=verbose,
+                  resume=resume)
+    head = build_head(ctx.backbone.output_shape, ctx.config.head, ctx.codec.num_outputs)
+    with _timed(timing, "phase1_s"):
+        features = phases.cached_features(ctx) if ctx.uses_cache() else None
+        head_fit = phases.train_head(ctx, head, features)
+    model = join(ctx.backbone.model, head)
+    if ctx.config.train.fine_tune_epochs > 0:
+        with _timed(timing, "phase2_s"):
+            phases.fine_tune(ctx, model)
+        features = None  # the backbone changed: cached features are stale
+    metrics = {**evaluate_run(ctx, model, head, features), "head": head_fit}
+    if ctx.codec.task == "multiclass":
+        metrics["class_balance"] = _balance(ctx.codec, ctx.splits, ctx.config.train.class_weight)
+    with _timed(timing, "export_s"):
+        metrics["exported"] = _export(ctx, model)
+    timing["total_s"] = round(time.perf_counter() - started, 2)
+    write_metrics(ctx, {**metrics, "timing": timing})
+    return RunResult(run_dir=ctx.run_dir, metrics={**metrics, "timing": timing},
+                     labels=ctx.codec.names, model=model)
+
+
+def prepare(config: RunConfig, out_dir, *, splits=None, backbone=None, verbose=None,
+            resume=False) -> "phases.PhaseContext":
+    """Seed, read and split the data, fit the labels, build the backbone, write the run's
+    config, labels and contract: everything the phases read."""
     set_global_seed(config.train.seed)
     run_dir = Path(out_dir)
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    domain_name = _resolve_domain(config, backbone)
-    config = dataclasses.replace(config, domain=domain_name)
-    domain = get_domain(domain_name)
-    if splits is None:
-        splits = load_splits(config, domain)
+    config = dataclasses.replace(config, domain=_resolve_domain(config, backbone))
+    domain = get_domain(config.domain)
+    splits = splits if splits is not None else load_splits(config, domain)
     codec = LabelCodec.fit(splits.train.labels, config.head.task, config.data.label_separator)
-    if backbone is None:
-        backbone = _build_backbone(config)
-    contract = backbone._transferkit_contract
-    _write_run_files(run_dir, config, codec, contract)
+    backbone = as_backbone(backbone) if backbone is not None else create_backbone(
+        config.backbone.name, weights=config.backbone.weights, **config.backbone.options)
+    _write_run_files(run_dir, config, codec, backbone.contract)
     _write_skipped(run_dir, splits)
-    _log(f"{domain_name}: {len(splits.train)} train / {len(splits.validation)} validation / "
+    _log(f"{config.domain}: {len(splits.train)} train / {len(splits.validation)} validation / "
          f"{len(splits.test) if splits.test else 0} test examples, {codec.num_outputs} outputs")
-    ctx = phases.PhaseContext(
-        config=config, run_dir=run_dir, domain=domain, contract=contract, codec=codec,
-        splits=splits, backbone=backbone,
-        verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2),
-        resume=resume)
-    head = build_head(tuple(backbone.output_shape[1:]), config.head, codec.num_outputs)
-    timing, cached = {}, None
+    return phases.PhaseContext(
+        config=config, run_dir=run_dir, domain=domain, codec=codec, splits=splits,
+        backbone=backbone, resume=resume,
+        verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
+
+
+@contextmanager
+def _timed(timing: dict, key: str):
     t0 = time.perf_counter()
-    cached, head_fit = phases.train_head(ctx, head)
-    timing["phase1_s"] = round(time.perf_counter() - t0, 2)
-    model = join(backbone, head)
-    if config.train.fine_tune_epochs > 0:
-        t0 = time.perf_counter()
-        phases.fine_tune(ctx, model)
-        timing["phase2_s"] = round(time.perf_counter() - t0, 2)
-        cached = None  # the backbone changed: cached features are stale
-    metrics = _evaluate(ctx, model, head, cached)
-    metrics["head"] = head_fit
-    if codec.task == "multiclass":
-        metrics["class_balance"] = _balance(codec, splits, config.train.class_weight)
-    t0 = time.perf_counter()
-    serving = domain.serving_model(model, contract) if domain.serving_model else None
-    metrics["exported"] = export_model(model, run_dir, serving)
-    timing["export_s"] = round(time.perf_counter() - t0, 2)
-    timing["total_s"] = round(time.perf_counter() - started, 2)
-    metrics["timing"] = timing
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    _write_model_card(run_dir, config, metrics)
+    yield
+    timing[key] = round(time.perf_counter() - t0, 2)
+
+
+def _export(ctx: "phases.PhaseContext", model) -> dict:
+    serving = ctx.domain.serving_model(model, ctx.contract) if ctx.domain.serving_model else None
+    return export_model(model, ctx.run_dir, serving)
+
+
+def write_metrics(ctx: "phases.PhaseContext", metrics: dict) -> None:
+    """``metrics.json`` and ``MODEL_CARD.md``; the headline figures to the log."""
+    atomic_write_text(ctx.run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    _write_model_card(ctx.run_dir, ctx.config, metrics)
     for split in ("validation", "test"):
         if split in metrics:
             _log(f"{split}: {headline(metrics[split])}")
-    return RunResult(run_dir=run_dir, metrics=metrics, labels=codec.names, model=model)
 
 
 def _balance(codec: LabelCodec, splits: Splits, class_weight: str) -> dict:
@@ -154,7 +171,9 @@ def _balance(codec: LabelCodec, splits: Splits, class_weight: str) -> dict:
     return balance
 
 
-def _evaluate(ctx: "phases.PhaseContext", model, head, cached) -> dict:
+def evaluate_run(ctx: "phases.PhaseContext", model, head, features) -> dict:
+    """Metrics of every labelled split: from cached ``features`` through the head when they
+    are still valid, else through the whole model."""
     out = {"task": ctx.codec.task, "backbone": ctx.config.backbone.name,
            "weights": str(ctx.config.backbone.weights)}
     for split in ("validation", "test"):
@@ -162,12 +181,10 @@ def _evaluate(ctx: "phases.PhaseContext", model, head, cached) -> dict:
         if examples is None or len(examples) == 0:
             continue
         targets = ctx.codec.encode(examples.labels)
-        if cached is not None and split in cached:
-            outputs = head.predict(cached[split], batch_size=1024, verbose=0)
+        if features is not None and split in features:
+            outputs = head.predict(features[split], batch_size=1024, verbose=0)
         else:
-            ds = ctx.domain.make_dataset(examples.items, None, ctx.contract,
-                                         PipelineOptions(batch_size=ctx.feature_batch_size))
-            outputs = model.predict(ds, verbose=0)
+            outputs = model.predict(ctx.inputs(examples.items), verbose=0)
         out[split] = evaluate_predictions(ctx.codec, targets, np.asarray(outputs))
     return out
 

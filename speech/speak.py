@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from transferkit.common.datasets import Dataset, register_dataset
 from transferkit.common.io import atomic_write_text
 
 ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
@@ -200,3 +201,28 @@ def speak_dataset(words, out_dir, voices=None, *, threads: int = 0,
             writer.writerows(rows)
         atomic_write_text(out / "index.csv", fh_path.read_text())
     return out / "index.csv"
+
+
+def _data_arguments(parser) -> None:
+    parser.add_argument("--words", nargs="+", required=True,
+                        help="words to speak (the class labels); 'digits' = zero..nine")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--voices", type=int, default=100, help="number of espeak-ng voices")
+    parser.add_argument("--seed", type=int, default=0, help="seed for voice rate and pitch")
+    parser.add_argument("--synth", choices=["espeak-ng", "festival"], default="espeak-ng")
+    parser.add_argument("--threads", type=int, default=0, help="parallel processes (0 = auto)")
+
+
+def _write_data(args) -> str:
+    words = [w for word in args.words for w in (DIGITS if word == "digits" else (word,))]
+    voices = festival_voices() if args.synth == FESTIVAL else \
+        default_voices(args.voices, seed=args.seed)
+    index = speak_dataset(words, args.out, voices, threads=args.threads)
+    return f"{len(words)} words x {len(voices)} voices: {index}"
+
+
+register_dataset(Dataset(
+    "speak", "speech", "spoken words synthesised with espeak-ng (voice-grouped index.csv)",
+    add_arguments=_data_arguments, write=_write_data,
+    description="Writes OUT/<word>/<voice>.wav and OUT/index.csv (path,label,group); "
+                "train/test splits of it keep each voice on one side."))

@@ -1,12 +1,11 @@
 """The vision domain: Keras-application CNNs, TF-Hub image models and your own model.
 
-Importing this package registers its backbones and the ``"vision"`` domain.
+Importing this package registers the ``"vision"`` domain and every backbone, named weight
+set and dataset in its modules (a new backbone is one new file here).
 """
-
 from transferkit.common.domain import Domain, register_domain
 from transferkit.common.files import input_files
-from transferkit.vision import (efficientnet_b0, hub_image, inception_v3, mobilenet,  # noqa: F401
-                                mobilenet_v1_weights, mobilenet_v2, own_model, resnet50, vgg16)
+from transferkit.common.plugins import import_submodules
 from transferkit.vision.data import IMAGE_EXTENSIONS, make_image_dataset, read_image_source
 
 
@@ -17,3 +16,4 @@ def read_image_inputs(args: list[str]) -> list[str]:
 
 register_domain(Domain(name="vision", read_source=read_image_source,
                        make_dataset=make_image_dataset, read_inputs=read_image_inputs))
+import_submodules(__name__)

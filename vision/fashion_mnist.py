@@ -25,6 +25,7 @@ from tqdm import tqdm
 # _download/_extract_member are reused so the .deb is fetched once for all four files.
 from transferkit.common.assets import (AssetError, PackageAsset, _download, _extract_member,
                                        asset_path, cached_asset, sha256_of)
+from transferkit.common.datasets import Dataset, register_dataset
 from transferkit.common.io import atomic_path, atomic_write_text
 
 DEB_PACKAGE = "dataset-fashion-mnist"
@@ -192,3 +193,17 @@ def _is_complete(target: Path, spec: dict) -> bool:
         return False
     count = marker.pop("count", -1)
     return marker == spec and count == sum(1 for _ in target.glob("*/*.png"))
+
+
+def _data_arguments(parser) -> None:
+    parser.add_argument("--out", required=True, help="output folder (train/ and test/ inside)")
+    parser.add_argument("--per-class", type=int, default=0, help="images per class (0 = all)")
+
+
+def _write_data(args) -> str:
+    return "\n".join(f"{split}: {write_class_folders(args.out, split, per_class=args.per_class or None)}"
+                     for split in ("train", "test"))
+
+
+register_dataset(Dataset("fashion-mnist", "vision", "Fashion-MNIST (Debian package) as class "
+                         "folders", add_arguments=_data_arguments, write=_write_data))

@@ -7,34 +7,31 @@ from pathlib import Path
 from typing import Callable
 
 from transferkit.common.keras import keras
-from transferkit.common.weights import (WeightsUnavailableError, is_local_path,
-                                        keras_cache_dir, keras_download_error, local_path,
-                                        named_weights)
+from transferkit.common.weights import (WeightsUnavailableError, keras_cache_dir,
+                                        keras_download_error)
 from transferkit.vision.preprocessing import ImageScaling, image_input
 
 POOLINGS = ("avg", "max", "flatten", "none")
 
 
 def build_application(app_fn: Callable, *, name: str, weights, contract, pooling: str = "avg",
-                      fallback: Callable[[], Path | None] | None = None,
-                      fetch_command: str | None = None, **app_kwargs) -> keras.Model:
+                      **app_kwargs) -> keras.Model:
     """Wrap a Keras application as a backbone ``pixels -> features``.
 
     Args:
         app_fn: e.g. ``keras.applications.MobileNetV2``.
         name: Registry name (the model's name).
-        weights: None, ``"imagenet"``, a named weight set or a local weights file.
+        weights: As :func:`~transferkit.common.weights.resolve_weights` gives it: None,
+            a local weights file (a user's, or a cached conversion), or ``"imagenet"``
+            (tf_keras' own download).
         contract: The resolved :class:`ImageContract`.
         pooling: ``"avg"``/``"max"`` -> ``[batch, dim]``; ``"flatten"`` -> the flattened
             map; ``"none"`` -> the spatial map (the head flattens it).
-        fallback: Returns a local ImageNet weights file (a cached conversion) or None;
-            tried first for ``"imagenet"`` so no download is needed when it exists.
-        fetch_command: The command that produces the fallback, for the error message.
     """
     if pooling not in POOLINGS:
         raise ValueError(f"{name}: pooling must be one of {POOLINGS}, got {pooling!r}")
     shape = (contract.size, contract.size, contract.channels)
-    base = _base_with_weights(app_fn, name, weights, shape, fallback, fetch_command, app_kwargs)
+    base = _base_with_weights(app_fn, name, weights, shape, app_kwargs)
     inputs = image_input(contract)
     x = ImageScaling(contract.scaling, name="scaling")(inputs)
     x = base(x)
@@ -47,28 +44,21 @@ def build_application(app_fn: Callable, *, name: str, weights, contract, pooling
     return keras.Model(inputs, x, name=name)
 
 
-def _base_with_weights(app_fn, name, weights, shape, fallback, fetch_command, kwargs):
+def _base_with_weights(app_fn, name, weights, shape, kwargs):
     build = lambda w: app_fn(include_top=False, weights=w, input_shape=shape, **kwargs)  # noqa
     if weights is None:
         return build(None)
-    if is_local_path(weights):
+    if weights != "imagenet":
         base = build(None)
-        _load_file(base, local_path(name, weights), name)
+        _load_file(base, Path(weights), name)
         return base
-    if weights == "imagenet":
-        cached = fallback() if fallback else None
-        if cached is not None:
-            base = build(None)
-            _load_file(base, cached, name)
-            return base
-        if shape[-1] != 3:
-            raise ValueError(f"{name}: ImageNet weights need 3 channels, got {shape[-1]}")
-        try:
-            with _keras_download_cache(keras_cache_dir()):
-                return build("imagenet")
-        except Exception as exc:  # noqa: BLE001 - offline, firewall, proxy: all the same here
-            raise keras_download_error(name, "imagenet", exc, fetch_command) from exc
-    return _named(build, name, weights)
+    if shape[-1] != 3:
+        raise ValueError(f"{name}: ImageNet weights need 3 channels, got {shape[-1]}")
+    try:
+        with _keras_download_cache(keras_cache_dir()):
+            return build("imagenet")
+    except Exception as exc:  # noqa: BLE001 - offline, firewall, proxy: all the same here
+        raise keras_download_error(name, "imagenet", exc) from exc
 
 
 _CACHE_LOCK = threading.Lock()
@@ -97,22 +87,6 @@ def _keras_download_cache(cache_dir: Path):
             yield
         finally:
             data_utils.get_file = real
-
-
-def _named(build, name, weights):
-    try:
-        entry = named_weights(weights)
-    except KeyError as exc:
-        raise WeightsUnavailableError(
-            name, [f"source {weights!r} (unknown)"],
-            "Use 'imagenet', a local weights file, or none.") from exc
-    path = entry.cached()
-    if path is None:
-        raise WeightsUnavailableError(name, [f"cached {weights!r} (not fetched yet)"],
-                                      f"Run `{entry.fetch_command}` first.")
-    base = build(None)
-    _load_file(base, path, name)
-    return base
 
 
 def _load_file(base, path: Path, name: str) -> None:

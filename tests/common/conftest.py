@@ -175,7 +175,7 @@ def colour_run(tiny_backbone, colour_folders, session_tmp):
     set_global_seed(0)
     backbone = create_backbone(TINY, weights=None)
     initial = {layer.name: [w.copy() for w in layer.get_weights()]
-               for layer in backbone.layers if layer.weights}
+               for layer in backbone.model.layers if layer.weights}
     result = train_run(config, session_tmp / "runs" / "colours", backbone=backbone, verbose=0)
     return TrainedRun(result=result, backbone=backbone, initial=initial,
                       config=dataclasses.replace(config, domain="vision"))

@@ -165,17 +165,23 @@ def test_help_does_not_import_tensorflow():
 
 
 def test_missing_optional_dependency_names_the_extra(monkeypatch, tmp_path, capsys):
-    # A domain whose extra is not installed: the import inside the command fails.
-    import builtins
+    # A domain whose extra is not installed: its plugin fails to import, so its dataset is
+    # unknown, and the error says which plugin did not load and which extra to install.
+    import importlib.metadata as md
 
-    real_import = builtins.__import__
+    from transferkit.common import datasets, plugins
+
+    real_import = md.import_module
 
     def no_speech(name, *args, **kwargs):
         if name.startswith("transferkit.speech"):
             raise ModuleNotFoundError("No module named 'librosa'", name="librosa")
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_speech)
+    monkeypatch.setattr(md, "import_module", no_speech)
+    monkeypatch.setattr(plugins, "_loaded", set())
+    monkeypatch.setattr(plugins, "_failed", {})
+    monkeypatch.delitem(datasets._DATASETS, "speak", raising=False)
     code = main(["data", "speak", "--words", "up", "--out", str(tmp_path / "w")])
     err = capsys.readouterr().err
     assert code == 2 and "No module named 'librosa'" in err

@@ -19,7 +19,7 @@ def counting(tiny_backbone):
 
     set_global_seed(0)
     backbone = create_backbone(TINY, weights=None, counter=True)
-    counter = backbone.get_layer("counter").count
+    counter = backbone.model.get_layer("counter").count
     return backbone, lambda: int(counter.numpy())
 
 
@@ -107,7 +107,7 @@ def test_augmentation_turns_the_cache_off(counting, colour_folders, tmp_path):
 def image_dataset(counting, colour_folders):
     backbone, _ = counting
     items = sorted(str(p) for p in colour_folders.rglob("*.png"))[::4]
-    ds = get_domain("vision").make_dataset(items, None, backbone._transferkit_contract,
+    ds = get_domain("vision").make_dataset(items, None, backbone.contract,
                                            PipelineOptions(batch_size=7))
     return ds, len(items)
 
@@ -116,10 +116,10 @@ def test_extract_disk_equals_memory_and_is_reused_by_key(counting, image_dataset
                                                          monkeypatch):
     backbone, count = counting
     ds, n = image_dataset
-    memory = extract_features(backbone, ds, n, mode="memory")
+    memory = extract_features(backbone.model, ds, n, mode="memory")
     assert isinstance(memory, np.ndarray) and memory.shape == (n, 16)
     path = tmp_path / "f.npy"
-    disk = extract_features(backbone, ds, n, mode="disk", path=path, key="k1")
+    disk = extract_features(backbone.model, ds, n, mode="disk", path=path, key="k1")
     assert isinstance(disk, np.memmap)
     np.testing.assert_array_equal(np.asarray(disk), memory)
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
@@ -130,10 +130,10 @@ def test_extract_disk_equals_memory_and_is_reused_by_key(counting, image_dataset
     with monkeypatch.context() as patch:
         patch.setattr(features, "_predict_fn", no_backbone)
         np.testing.assert_array_equal(
-            np.asarray(extract_features(backbone, ds, n, mode="disk", path=path, key="k1")),
+            np.asarray(extract_features(backbone.model, ds, n, mode="disk", path=path, key="k1")),
             memory)
     start = count()
-    extract_features(backbone, ds, n, mode="disk", path=path, key="k2")  # new key: recompute
+    extract_features(backbone.model, ds, n, mode="disk", path=path, key="k2")  # new key: recompute
     assert count() - start == n
     assert json.loads((tmp_path / "f.npy.json").read_text()) == {"key": "k2", "n": n}
 
@@ -142,14 +142,14 @@ def test_extract_checks_the_item_count(counting, image_dataset):
     backbone, _ = counting
     ds, n = image_dataset
     with pytest.raises(RuntimeError, match=f"saw {n} items, expected {n + 1}"):
-        extract_features(backbone, ds, n + 1, mode="memory")
+        extract_features(backbone.model, ds, n + 1, mode="memory")
 
 
 def test_failed_extraction_keeps_the_old_cache(counting, image_dataset, tmp_path, monkeypatch):
     backbone, _ = counting
     ds, n = image_dataset
     path = tmp_path / "f.npy"
-    good = np.asarray(extract_features(backbone, ds, n, mode="disk", path=path, key="a")).copy()
+    good = np.asarray(extract_features(backbone.model, ds, n, mode="disk", path=path, key="a")).copy()
 
     def failing(model):
         def call(batch):
@@ -158,7 +158,7 @@ def test_failed_extraction_keeps_the_old_cache(counting, image_dataset, tmp_path
 
     monkeypatch.setattr(features, "_predict_fn", failing)
     with pytest.raises(OSError, match="disk full"):
-        extract_features(backbone, ds, n, mode="disk", path=path, key="b")
+        extract_features(backbone.model, ds, n, mode="disk", path=path, key="b")
     np.testing.assert_array_equal(np.load(path), good)
     assert json.loads((tmp_path / "f.npy.json").read_text())["key"] == "a"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npy", "f.npy.json"]
@@ -168,7 +168,7 @@ def test_disk_mode_needs_a_path(counting, image_dataset):
     backbone, _ = counting
     ds, n = image_dataset
     with pytest.raises(ValueError, match="needs a path"):
-        extract_features(backbone, ds, n, mode="disk")
+        extract_features(backbone.model, ds, n, mode="disk")
 
 
 def test_auto_mode_goes_to_disk_above_the_memory_limit():

@@ -90,10 +90,11 @@ def test_nested_backbone_unfreezes_through_the_inner_model(model):
 
 def test_builder_blocks_override_the_leaves(model):
     """Top N counts the builder's units (here the convs), not every weighted leaf."""
-    object.__setattr__(model, "_transferkit_blocks",
-                       [model.get_layer(n) for n in ("conv1", "conv2", "conv3")])
-    freeze(model)
-    assert unfreeze(model, top=2) == ["conv2", "conv3"]
+    from transferkit.common.backbone import Backbone
+
+    backbone = Backbone(model, blocks=tuple(model.get_layer(n) for n in ("conv1", "conv2", "conv3")))
+    freeze(backbone)
+    assert unfreeze(backbone, top=2) == ["conv2", "conv3"]
     assert _trainable(model) == {"conv2", "conv3"}
 
 

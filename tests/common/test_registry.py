@@ -25,9 +25,12 @@ def tiny():
 def test_register_list_create(tiny):
     assert "test_registry_tiny" in list_backbones("vision")
     assert "test_registry_tiny" not in list_backbones("text")
-    model = create_backbone("test_registry_tiny", weights=None, size=16, width=6)
+    backbone = create_backbone("test_registry_tiny", weights=None, size=16, width=6)
+    model = backbone.model
     assert model.input_shape == (None, 16, 16, 3) and model.output_shape == (None, 6)
-    assert model._transferkit_contract == ImageContract(size=16, scaling="unit")
+    assert backbone.contract == ImageContract(size=16, scaling="unit")
+    assert backbone.output_shape == (6,) and backbone.spec.name == "test_registry_tiny"
+    assert [b.name for b in backbone.blocks] == [la.name for la in model.layers if la.weights]
     assert get_backbone_spec("test_registry_tiny").contract.size == 8  # spec untouched
 
 
@@ -56,14 +59,16 @@ def test_glob_pattern():
 def test_a_plugin_whose_register_raises_is_reported_not_fatal(monkeypatch, capsys):
     from importlib import metadata
 
-    from transferkit.common import registry
+    from transferkit.common import plugins
 
     broken = metadata.EntryPoint(name="broken", value="json:dumps",  # dumps() raises TypeError
-                                 group=registry.ENTRY_POINT_GROUP)
+                                 group=plugins.PLUGIN_GROUP)
     missing = metadata.EntryPoint(name="missing", value="no_such_module_xyz",
-                                  group=registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry.metadata, "entry_points", lambda group: [broken, missing])
-    assert registry.load_entry_points(force=True) == []
+                                  group=plugins.PLUGIN_GROUP)
+    monkeypatch.setattr(plugins.metadata, "entry_points",
+                        lambda group: [broken, missing] if group == plugins.PLUGIN_GROUP else [])
+    monkeypatch.setattr(plugins, "_failed", {})
+    assert plugins.load_plugins(force=True) == []
     err = capsys.readouterr().err
     assert "plugin 'broken' (json:dumps) failed to load: TypeError" in err
     assert "plugin 'missing'" in err

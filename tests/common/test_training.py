@@ -74,15 +74,15 @@ def test_fine_tune_changes_only_unfrozen_blocks_and_keeps_batchnorm(colour_run):
     """Phase 2 trains conv2/conv3; bn layers stay in inference mode, their statistics kept."""
     backbone, initial = colour_run.backbone, colour_run.initial
     for name in ("bn1", "bn2"):
-        layer = backbone.get_layer(name)
+        layer = backbone.model.get_layer(name)
         assert not layer.trainable
         for before, after in zip(initial[name], layer.get_weights()):
             np.testing.assert_array_equal(before, after, err_msg=name)  # incl. moving stats
-    for before, after in zip(initial["conv1"], backbone.get_layer("conv1").get_weights()):
+    for before, after in zip(initial["conv1"], backbone.model.get_layer("conv1").get_weights()):
         np.testing.assert_array_equal(before, after)
     for name in ("conv2", "conv3"):
-        assert backbone.get_layer(name).trainable
-        kernel_before, kernel_after = initial[name][0], backbone.get_layer(name).get_weights()[0]
+        assert backbone.model.get_layer(name).trainable
+        kernel_before, kernel_after = initial[name][0], backbone.model.get_layer(name).get_weights()[0]
         assert not np.allclose(kernel_before, kernel_after), f"{name} did not fine-tune"
 
 
@@ -96,9 +96,9 @@ def test_two_rate_model_gives_the_backbone_a_lower_rate(colour_run):
     assert int(head_opt.iterations.numpy()) == steps
     assert int(body_opt.iterations.numpy()) == steps
     # The backbone optimizer holds exactly the unfrozen backbone variables.
-    backbone_vars = {id(v) for v in colour_run.backbone.trainable_variables}
+    backbone_vars = {id(v) for v in colour_run.backbone.model.trainable_variables}
     assert model._backbone_var_ids == backbone_vars
-    assert {v.name.split("/")[0] for v in colour_run.backbone.trainable_variables} == {
+    assert {v.name.split("/")[0] for v in colour_run.backbone.model.trainable_variables} == {
         "conv2", "conv3"}
 
 
@@ -113,7 +113,7 @@ def test_reload_predicts_like_the_trained_model(colour_run, colour_holdout, monk
     from transferkit.common.domain import get_domain
 
     items = _images(colour_holdout)
-    contract = colour_run.backbone._transferkit_contract
+    contract = colour_run.backbone.contract
     ds = get_domain("vision").make_dataset(items, None, contract, PipelineOptions(64))
     expected = colour_run.result.model.predict(ds, verbose=0)
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.real_weights
 
 
 def test_text_sentiment_quick_beats_majority(tmp_path):
-    from transferkit.recipes.registry import get_recipe
+    from transferkit.common.recipe_registry import get_recipe
 
     figures = get_recipe("text-sentiment").run(tmp_path / "demo", quick=True)
     n, majority = figures["test_n"], figures["test_majority_baseline"]

@@ -27,7 +27,7 @@ def test_distilbert_mean_pooling_and_blocks(tmp_path, tiny_bert_dir, text_domain
     shutil.copy(tiny_bert_dir / "vocab.txt", tmp_path)
     backbone = create_backbone("hf_encoder", weights=str(tmp_path), tokenizer=str(tmp_path))
     ds = text_domain.make_dataset(TEXTS, None, TextContract(str(tmp_path)), PipelineOptions())
-    assert backbone.predict(ds, verbose=0).shape == (3, 32)
+    assert backbone.model.predict(ds, verbose=0).shape == (3, 32)
     freeze(backbone)
     assert len(unfreeze(backbone, top=1)) == 1 and count_trainable(backbone) > 0
     with pytest.raises(ValueError, match="no pooler"):
@@ -63,7 +63,7 @@ def test_roberta_bpe_tokenizer_trains_through_python(tmp_path, text_domain):
                                   PipelineOptions(batch_size=2, training=True))
     inputs, _ = next(iter(ds))
     assert inputs["input_word_ids"].shape[1] <= 24
-    assert backbone(inputs).shape == (inputs["input_word_ids"].shape[0], 32)
+    assert backbone.model(inputs).shape == (inputs["input_word_ids"].shape[0], 32)
     assert text_domain.serving_model(backbone, contract) is None  # BPE can't run in-graph
 
 

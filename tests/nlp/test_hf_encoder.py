@@ -11,7 +11,7 @@ TEXTS = ["the movie was good", "i hate this plot", "fun"]
 
 def _features(backbone, contract, domain, texts=TEXTS):
     ds = domain.make_dataset(texts, None, contract, PipelineOptions(batch_size=2))
-    return backbone.predict(ds, verbose=0)
+    return backbone.model.predict(ds, verbose=0)
 
 
 def test_save_pretrained_round_trip(tmp_path, tiny_contract, text_domain):
@@ -24,7 +24,7 @@ def test_save_pretrained_round_trip(tmp_path, tiny_contract, text_domain):
     inputs = next(iter(ds))
     hf_out = original(input_ids=inputs["input_word_ids"], attention_mask=inputs["input_mask"],
                       token_type_ids=inputs["input_type_ids"]).last_hidden_state[:, 0].numpy()
-    np.testing.assert_allclose(backbone.predict(ds, verbose=0), hf_out, atol=1e-5)
+    np.testing.assert_allclose(backbone.model.predict(ds, verbose=0), hf_out, atol=1e-5)
 
 
 def _pt_state_dict(tf_model) -> dict:
@@ -93,11 +93,11 @@ def test_h5_weights_round_trip(tmp_path, tiny_bert_dir, tiny_contract, text_doma
     backbone = create_backbone("hf_encoder", weights=str(tiny_bert_dir),
                                tokenizer=str(tiny_bert_dir))
     head = tf_keras.layers.Dense(2)
-    model = tf_keras.Model(backbone.input, head(backbone.output))
+    model = tf_keras.Model(backbone.model.input, head(backbone.model.output))
     model.save_weights(str(tmp_path / "w.h5"))
     fresh = create_backbone("hf_encoder", weights=None, config=str(tiny_bert_dir),
                             tokenizer=str(tiny_bert_dir))
-    fresh_model = tf_keras.Model(fresh.input, tf_keras.layers.Dense(2)(fresh.output))
+    fresh_model = tf_keras.Model(fresh.model.input, tf_keras.layers.Dense(2)(fresh.model.output))
     fresh_model.load_weights(str(tmp_path / "w.h5"))
     ds = text_domain.make_dataset(TEXTS, None, tiny_contract, PipelineOptions())
     np.testing.assert_allclose(fresh_model.predict(ds, verbose=0),
@@ -111,7 +111,7 @@ def test_keras_file_round_trip(pooling, tmp_path, tiny_bert_dir, tiny_contract, 
     # offline with the same outputs (architecture from the config, then the weights).
     backbone = create_backbone("hf_encoder", weights=str(tiny_bert_dir),
                                tokenizer=str(tiny_bert_dir), pooling=pooling)
-    model = tf_keras.Model(backbone.input, tf_keras.layers.Dense(2)(backbone.output))
+    model = tf_keras.Model(backbone.model.input, tf_keras.layers.Dense(2)(backbone.model.output))
     model.save(str(tmp_path / "m.keras"))
     again = tf_keras.models.load_model(str(tmp_path / "m.keras"))
     ds = text_domain.make_dataset(TEXTS, None, tiny_contract, PipelineOptions())
@@ -130,5 +130,5 @@ def test_missing_weights_name_sources(tmp_path, monkeypatch):
 
 def test_random_init_minilm_needs_no_files():
     backbone = create_backbone("minilm_l6", weights=None)
-    assert backbone.output_shape == (None, 384)
-    assert len(backbone._transferkit_blocks) == 7  # embeddings + 6 transformer blocks
+    assert backbone.output_shape == (384,)
+    assert len(backbone.blocks) == 7  # embeddings + 6 transformer blocks

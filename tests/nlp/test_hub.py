@@ -77,15 +77,15 @@ def test_hub_backbone_trains_and_exports(hub_pair, tmp_path, text_domain, tf_ker
     backbone = create_backbone("hub_text", handle=str(encoder),
                                preprocess_handle=str(preprocess),
                                tokenizer=f"hub:{preprocess}")
-    contract = backbone._transferkit_contract
+    contract = backbone.contract
     freeze(backbone)
     assert count_trainable(backbone) == 0
     unfreeze(backbone, top=1)
     assert count_trainable(backbone) == 99 * 16 + 16 * 16
     texts, labels = sentiment_texts(200)
     targets = np.array([lab == "pos" for lab in labels], np.int32)
-    model = tf_keras.Model(backbone.input,
-                           tf_keras.layers.Dense(2, activation="softmax")(backbone.output))
+    model = tf_keras.Model(backbone.model.input,
+                           tf_keras.layers.Dense(2, activation="softmax")(backbone.model.output))
     model.compile(tf_keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     ds = text_domain.make_dataset(texts, targets, contract,

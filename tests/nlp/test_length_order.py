@@ -52,12 +52,12 @@ def _packed(text, contract):
 def test_ordered_extraction_matches_input_order(backbone, tiny_contract, text_domain):
     texts = _mixed_texts()
     opts = PipelineOptions(batch_size=8)
-    plain = extract_features(backbone, text_domain.make_dataset(texts, None, tiny_contract,
+    plain = extract_features(backbone.model, text_domain.make_dataset(texts, None, tiny_contract,
                                                                 opts), len(texts))
     order = text_domain.extraction_order(texts, tiny_contract)
     assert not np.array_equal(order, np.arange(len(texts)))
     ds = text_domain.make_dataset([texts[i] for i in order], None, tiny_contract, opts)
-    ordered = extract_features(backbone, ds, len(texts), order=order)
+    ordered = extract_features(backbone.model, ds, len(texts), order=order)
     np.testing.assert_allclose(ordered, plain, atol=1e-4)
 
 

@@ -28,11 +28,11 @@ def test_backbone_random_init(name):
 
 
 def test_logmel_cnn_reuses_its_own_weights(tmp_path, tf_keras):
-    first = create_backbone("logmel_cnn", weights=None)
+    first = create_backbone("logmel_cnn", weights=None).model
     head = tf_keras.layers.Dense(3, name="my_head")(first.output)
     joined = tf_keras.Model(first.input, head)  # as a trained run would save it
     joined.save_weights(str(tmp_path / "model_weights.h5"), save_format="h5")
-    again = create_backbone("logmel_cnn", weights=str(tmp_path))  # a run directory
+    again = create_backbone("logmel_cnn", weights=str(tmp_path)).model  # a run directory
     x = _waves("logmel_cnn")
     np.testing.assert_allclose(again(x).numpy(), first(x).numpy(), atol=1e-5)
 

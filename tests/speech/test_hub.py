@@ -21,7 +21,7 @@ def test_yamnet_style_averages_frame_embeddings(hub_dirs, tf_keras):
 
     wave = (np.random.default_rng(1).normal(size=15360) * 0.1).astype("float32")
     _, frames, _ = tf.saved_model.load(str(hub_dirs["yamnet"]))(tf.constant(wave))
-    backbone = create_backbone("hub_yamnet", weights=str(hub_dirs["yamnet"]))
+    backbone = create_backbone("hub_yamnet", weights=str(hub_dirs["yamnet"])).model
     np.testing.assert_allclose(backbone(wave[None]).numpy()[0],
                                frames.numpy().mean(axis=0), atol=1e-5)
 

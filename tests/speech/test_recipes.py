@@ -2,7 +2,7 @@
 import pytest
 
 from transferkit.common.weights import WeightsUnavailableError
-from transferkit.recipes.registry import get_recipe
+from transferkit.common.recipe_registry import get_recipe
 
 
 def test_audio_events_with_a_local_hub_model(hub_dirs, tmp_path):

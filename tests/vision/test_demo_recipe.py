@@ -12,7 +12,7 @@ pytestmark = pytest.mark.real_weights
 
 
 def test_fashion_mnist_transfer_quick_beats_random_init_and_majority(tmp_path):
-    from transferkit.recipes.registry import get_recipe
+    from transferkit.common.recipe_registry import get_recipe
 
     figures = get_recipe("fashion-mnist-transfer").run(tmp_path / "demo", quick=True)
     n = figures["test_images"]

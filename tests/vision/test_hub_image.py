@@ -23,7 +23,7 @@ def test_hub_image_feeds_unit_scaled_pixels(hub_feature_vector):
     from transferkit.common.keras import tf
 
     x = np.random.default_rng(1).uniform(0, 255, (2, SIZE, SIZE, 3)).astype("float32")
-    backbone = create_backbone("hub_image", weights=str(hub_feature_vector), size=SIZE)
+    backbone = create_backbone("hub_image", weights=str(hub_feature_vector), size=SIZE).model
     direct = tf.saved_model.load(str(hub_feature_vector))(tf.constant(x / 255.0))
     np.testing.assert_allclose(backbone(x).numpy(), direct.numpy(), rtol=1e-5, atol=1e-5)
 

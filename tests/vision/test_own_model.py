@@ -80,7 +80,7 @@ def own_run(source_models, pattern_dir, tmp_path_factory):
 
 def test_backbone_is_the_model_cut_before_its_output(source_models):
     source = keras.models.load_model(str(source_models["mlp"]), compile=False)
-    backbone = create_backbone("own_model", weights=str(source_models["mlp"]), **OPTIONS)
+    backbone = create_backbone("own_model", weights=str(source_models["mlp"]), **OPTIONS).model
     assert backbone.output_shape == (None, 32)
     x = np.random.default_rng(0).uniform(0, 255, (3, 28, 28, 1)).astype("float32")
     cut = keras.Model(source.inputs, source.get_layer("dense_2").output)
@@ -110,7 +110,8 @@ def test_own_model_run_reloads_and_predicts(own_run, pattern_dir):
 
 
 def test_vector_input_model_gets_flattened_pixels(source_models, pattern_dir, tmp_path):
-    backbone = create_backbone("own_model", weights=str(source_models["vector_mlp"]), **OPTIONS)
+    backbone = create_backbone("own_model", weights=str(source_models["vector_mlp"]),
+                               **OPTIONS).model
     assert backbone.get_layer("flatten_pixels").output_shape == (None, 784)
     result = train_run(_config(pattern_dir, source_models["vector_mlp"]), tmp_path, verbose=0)
     assert result.metrics["test"]["accuracy"] >= CHANCE + 0.4
@@ -121,7 +122,7 @@ def test_weights_only_file_with_architecture_json(source_models, pattern_dir, tm
     split = create_backbone("own_model", weights=str(source_models["weights_only"]),
                             architecture=str(source_models["architecture"]), **OPTIONS)
     x = np.random.default_rng(1).uniform(0, 255, (2, 28, 28, 1)).astype("float32")
-    np.testing.assert_allclose(split(x).numpy(), full(x).numpy(), atol=1e-6)
+    np.testing.assert_allclose(split.model(x).numpy(), full.model(x).numpy(), atol=1e-6)
     result = train_run(_config(pattern_dir, source_models["weights_only"],
                                architecture=str(source_models["architecture"])),
                        tmp_path, verbose=0)
@@ -154,7 +155,7 @@ def test_classic_mlp_on_28x28_without_a_channel_axis(tmp_path):
                               keras.layers.Dense(16, activation="relu", name="hidden"),
                               keras.layers.Dense(10, name="logits")])
     model.save(str(tmp_path / "classic.h5"))
-    backbone = create_backbone("own_model", weights=str(tmp_path / "classic.h5"), **OPTIONS)
+    backbone = create_backbone("own_model", weights=str(tmp_path / "classic.h5"), **OPTIONS).model
     x = np.random.default_rng(4).uniform(0, 255, (2, 28, 28, 1)).astype("float32")
     want = keras.Model(model.inputs, model.get_layer("hidden").output)(x[..., 0] / 255.0)
     np.testing.assert_allclose(backbone(x).numpy(), want.numpy(), atol=1e-5)
@@ -168,7 +169,7 @@ def test_any_size_cnn_takes_the_contract_size(tmp_path):
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     keras.Model(inputs, keras.layers.Dense(2, name="out")(x)).save(str(tmp_path / "cnn.h5"))
     backbone = create_backbone("own_model", weights=str(tmp_path / "cnn.h5"), size=40,
-                               channels=3)
+                               channels=3).model
     assert backbone.input_shape == (None, 40, 40, 3) and backbone.output_shape == (None, 4)
 
 

@@ -7,7 +7,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from transferkit.common import registry
+from transferkit.common import plugins, registry
 
 PLUGIN = "tkplugin_tiny"
 BACKBONE = "tiny_plugin_cnn"
@@ -48,7 +48,7 @@ def installed_plugin(tmp_path_factory):
         name = "{PLUGIN.replace('_', '-')}"
         version = "0.0.1"
 
-        [project.entry-points."{registry.ENTRY_POINT_GROUP}"]
+        [project.entry-points."{plugins.ENTRY_POINT_GROUP}"]
         tiny = "{PLUGIN}:register"
 
         [tool.setuptools]
@@ -70,22 +70,22 @@ def installed_plugin(tmp_path_factory):
 
 def test_entry_point_plugin_registers_a_backbone(installed_plugin):
     assert BACKBONE not in registry._REGISTRY
-    loaded = registry.load_entry_points(force=True)
+    loaded = plugins.load_plugins(force=True)
     assert "tiny" in loaded
     assert BACKBONE in registry.list_backbones("vision")
     spec = registry.get_backbone_spec(BACKBONE)
     assert spec.origin.startswith(f"{PLUGIN}.") and spec.licence == "MIT"
-    model = registry.create_backbone(BACKBONE, weights=None, filters=4)
+    backbone = registry.create_backbone(BACKBONE, weights=None, filters=4)
     x = np.random.default_rng(0).uniform(0, 255, (2, 24, 24, 3)).astype("float32")
-    assert model(x).shape == (2, 4)
-    assert model._transferkit_contract.size == 24
+    assert backbone.model(x).shape == (2, 4)
+    assert backbone.contract.size == 24
 
 
 def test_plugin_backbone_passes_the_standard_checks(installed_plugin):
     from transferkit.common.testing import check_backbone
 
     if BACKBONE not in registry._REGISTRY:  # run alone: the first test didn't load it
-        registry.load_entry_points(force=True)
+        plugins.load_plugins(force=True)
     x = np.random.default_rng(1).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     result = check_backbone(lambda: registry.create_backbone(BACKBONE, weights=None, size=32), x)
     assert result["feature_shape"] == (8,)
@@ -95,7 +95,7 @@ def test_cli_lists_the_plugin_backbone(installed_plugin, capsys):
     from transferkit.common.cli import main
 
     if BACKBONE not in registry._REGISTRY:
-        registry.load_entry_points(force=True)
+        plugins.load_plugins(force=True)
     assert main(["backbones", "--domain", "vision"]) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(BACKBONE))
     assert "a plugin's 8-filter CNN" in line
