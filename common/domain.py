@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from transferkit.common.labels import MULTILABEL_SEPARATOR
 from transferkit.common.plugins import UnknownName, entry_points, load_plugins
 
 
@@ -53,7 +54,7 @@ class ReadOptions:
     text_column: str = "text"
     label_column: str = "label"
     encoding: str = "utf-8"
-    label_separator: str = ""  # multilabel: "a|b" split on this
+    label_separator: str = MULTILABEL_SEPARATOR  # multilabel: "a|b" split on this
     task: str = "multiclass"
 
 

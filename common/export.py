@@ -5,7 +5,6 @@ mid-export never leaves a half-written model where a good one was.
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -85,15 +84,12 @@ def _save_serving(model: keras.Model, path: Path) -> None:
 def _try_keras_file(model: keras.Model, path: Path) -> str:
     # Hub layers and HF main layers don't serialise to .keras; the weights file and the
     # SavedModel still carry everything, so this is reported, not fatal.
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")  # keras wants the suffix
     try:
-        model.save(str(tmp))
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".keras") as tmp:  # keras picks the format by suffix
+            model.save(str(tmp))
         return KERAS_FILE
     except Exception as exc:  # noqa: BLE001
         reason = " ".join(str(exc).split())[:160]  # one line, whatever the layer raised
         print(f"[transferkit] model.keras not written ({type(exc).__name__}: {reason}); "
               f"{SAVED_MODEL}/ and {WEIGHTS} hold the model", file=sys.stderr)
         return f"skipped: {type(exc).__name__}"
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import weakref
 from pathlib import Path
 
@@ -55,37 +54,52 @@ def extract_features(backbone, dataset, n_items: int, *, mode: str = "memory",
     if mode == "disk":
         if path is None:
             raise ValueError("disk embedding cache needs a path")
-        meta = Path(str(path) + ".json")
-        if path.exists() and meta.exists() and json.loads(meta.read_text()).get("key") == key:
-            return np.load(path, mmap_mode="r")
-    out = None
-    row = 0
-    if order is not None:
-        order = np.asarray(order, dtype=np.int64)
-        if sorted(order.tolist()) != list(range(n_items)):
-            raise ValueError(f"extraction order is not a permutation of {n_items} items")
-    call = _predict_fn(backbone)
-    bar = tqdm(total=n_items, desc=desc, unit="item", leave=False, mininterval=1.0)
+        cached = _cached_array(path, key)
+        if cached is not None:
+            return cached
+    order = _check_order(order, n_items)
     with _maybe_atomic(path if mode == "disk" else None) as tmp:
-        for batch in dataset:
-            feats = call(batch).numpy()
-            if out is None:
-                out = _allocate(mode, tmp, (n_items, *feats.shape[1:]))
-            if order is None:
-                out[row:row + len(feats)] = feats
-            else:
-                out[order[row:row + len(feats)]] = feats
-            row += len(feats)
-            bar.update(len(feats))
-        bar.close()
-        if row != n_items:
-            raise RuntimeError(f"feature extraction saw {row} items, expected {n_items}")
+        out = _fill(_predict_fn(backbone), dataset, n_items, mode, tmp, order, desc)
         if mode == "disk":
             out.flush()
             del out
     if mode == "disk":
         atomic_write_text(Path(str(path) + ".json"), json.dumps({"key": key, "n": n_items}))
         return np.load(path, mmap_mode="r")
+    return out
+
+
+def _cached_array(path: Path, key: str):
+    """The on-disk features when their recorded key matches, else None."""
+    meta = Path(str(path) + ".json")
+    if path.exists() and meta.exists() and json.loads(meta.read_text()).get("key") == key:
+        return np.load(path, mmap_mode="r")
+    return None
+
+
+def _check_order(order, n_items: int):
+    if order is None:
+        return None
+    order = np.asarray(order, dtype=np.int64)
+    if sorted(order.tolist()) != list(range(n_items)):
+        raise ValueError(f"extraction order is not a permutation of {n_items} items")
+    return order
+
+
+def _fill(call, dataset, n_items: int, mode: str, tmp, order, desc: str):
+    """Run ``call`` over the batches, writing row ``order[k]`` (or ``k``) of the result."""
+    out, row = None, 0
+    with tqdm(total=n_items, desc=desc, unit="item", leave=False, mininterval=1.0) as bar:
+        for batch in dataset:
+            feats = call(batch).numpy()
+            if out is None:
+                out = _allocate(mode, tmp, (n_items, *feats.shape[1:]))
+            rows = slice(row, row + len(feats)) if order is None else order[row:row + len(feats)]
+            out[rows] = feats
+            row += len(feats)
+            bar.update(len(feats))
+    if row != n_items:
+        raise RuntimeError(f"feature extraction saw {row} items, expected {n_items}")
     return out
 
 
@@ -141,5 +155,3 @@ def _maybe_atomic(path):
     return atomic_path(path) if path is not None else _Null()
 
 
-def feature_batches(n: int, batch_size: int) -> int:
-    return math.ceil(n / batch_size)

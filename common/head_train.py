@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from transferkit.common.seed import set_global_seed
+
 from transferkit.common.head_score import score
 from transferkit.common.head_solve import HeadFit, _key
 from transferkit.common.keras import keras
@@ -42,13 +44,10 @@ def train_hidden_head(head, task: str, x_train, y_train, x_val, y_val, *, loss, 
     Returns:
         The :class:`HeadFit` and the winning candidate's per-epoch logs.
     """
-    from transferkit.common.seed import set_global_seed
-
     x_train, x_val = np.asarray(x_train, np.float32), np.asarray(x_val, np.float32)
     layers = dropout_layers(head)
     rates = sorted({float(dropout), *DROPOUTS}) if layers else [float(dropout)]
-    initial = head.get_weights()
-    rows, best = [], None
+    initial, rows, best = head.get_weights(), [], None
     for rate in rates:
         set_global_seed(seed)
         head.set_weights(initial)
@@ -60,18 +59,16 @@ def train_hidden_head(head, task: str, x_train, y_train, x_val, y_val, *, loss, 
         if best is None or _key(val) > _key(best[0]):
             best = (val, rate, epochs, head.get_weights(), logs)
     _, rate, epochs, weights, logs = best
-    head.set_weights(weights)
+    head.set_weights(initial if refit else weights)
     if refit:  # the chosen rate for the chosen number of epochs, on train + validation
         set_global_seed(seed)
-        head.set_weights(initial)
         _fit(head, rate, layers, np.concatenate([x_train, x_val]),
              np.concatenate([y_train, y_val]), None, loss, metrics, make_optimizer,
              batch_size, epochs, class_weight, early_stop=False)
     for layer in layers:
         layer.rate = rate
-    fit = HeadFit("adam", {"dropout": rate, "epochs": epochs}, tuple(rows), refit,
-                  "balanced" if class_weight else "")
-    return fit, logs
+    return HeadFit("adam", {"dropout": rate, "epochs": epochs}, tuple(rows), refit,
+                   "balanced" if class_weight else ""), logs
 
 
 def _fit(head, rate, layers, x, y, validation, loss, metrics, make_optimizer, batch_size,

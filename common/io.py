@@ -14,8 +14,10 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 @contextmanager
-def atomic_path(path: Path):
+def atomic_path(path: Path, suffix: str = ""):
     """Yield a temporary sibling path; on success it replaces ``path`` (file or folder).
+
+    ``suffix`` ends the temporary name, for writers that choose the format by it (``.keras``).
 
     Example:
         >>> with atomic_path(Path("out/model.h5")) as tmp:  # doctest: +SKIP
@@ -23,7 +25,7 @@ def atomic_path(path: Path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{suffix}")
     _remove(tmp)
     try:
         yield tmp

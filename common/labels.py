@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+MULTILABEL_SEPARATOR = "|"  # the one default: readers, config and codec
+
 
 @dataclass(frozen=True)
 class LabelCodec:
@@ -18,10 +20,11 @@ class LabelCodec:
 
     task: str
     names: tuple[str, ...]
-    separator: str = ""
+    separator: str = MULTILABEL_SEPARATOR
 
     @classmethod
-    def fit(cls, labels, task: str = "multiclass", separator: str = "") -> "LabelCodec":
+    def fit(cls, labels, task: str = "multiclass",
+            separator: str = MULTILABEL_SEPARATOR) -> "LabelCodec":
         """Learn the class names from training labels.
 
         Example:

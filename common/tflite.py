@@ -37,23 +37,7 @@ def export_tflite(run_dir, quantize: str = "none") -> tuple[Path, float]:
         when the file needs the Flex delegate, which the local interpreter lacks).
     """
     run_dir = Path(run_dir)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(run_dir / SAVED_MODEL))
-        if quantize in {"dynamic", "float16"}:
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantize == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
-                                               tf.lite.OpsSet.SELECT_TF_OPS]
-        try:
-            content = converter.convert()
-        except Exception as exc:  # the converter raises several private error types
-            raise RuntimeError(
-                f"{run_dir}: this model cannot be converted to TFLite: {_first_line(exc)}. "
-                "It uses an op that neither TFLite builtins nor TF select ops provide (for "
-                "example the speech audio_microfrontend op); serve the SavedModel in "
-                f"{run_dir / SAVED_MODEL} instead.") from exc
+    content = _convert(run_dir, quantize)
     path = run_dir / "model.tflite"
     with atomic_path(path) as tmp:
         tmp.write_bytes(content)
@@ -67,6 +51,27 @@ def export_tflite(run_dir, quantize: str = "none") -> tuple[Path, float]:
               "delegate (tensorflow-lite-select-tf-ops); not checked against the SavedModel "
               "here", file=sys.stderr)
         return path, float("nan")
+
+
+def _convert(run_dir: Path, quantize: str) -> bytes:
+    """The TFLite flatbuffer of ``run_dir``'s SavedModel (builtins, then TF select ops)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(run_dir / SAVED_MODEL))
+        if quantize in {"dynamic", "float16"}:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
+                                               tf.lite.OpsSet.SELECT_TF_OPS]
+        try:
+            return converter.convert()
+        except Exception as exc:  # the converter raises several private error types
+            raise RuntimeError(
+                f"{run_dir}: this model cannot be converted to TFLite: {_first_line(exc)}. "
+                "It uses an op that neither TFLite builtins nor TF select ops provide (for "
+                "example the speech audio_microfrontend op); serve the SavedModel in "
+                f"{run_dir / SAVED_MODEL} instead.") from exc
 
 
 def _first_line(exc: Exception) -> str:

