@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from transferkit.common.plugins import UnknownName, load_plugins
+from transferkit.common.plugins import Catalog
 
 
 @dataclass(frozen=True)
@@ -37,23 +37,16 @@ class Dataset:
     description: str = ""
 
 
-_DATASETS: dict[str, Dataset] = {}
+DATASETS = Catalog("dataset")
 
 
 def register_dataset(dataset: Dataset) -> Dataset:
-    if dataset.name in _DATASETS:
-        raise KeyError(f"dataset {dataset.name!r} already registered")
-    _DATASETS[dataset.name] = dataset
-    return dataset
+    return DATASETS.add(dataset.name, dataset)
 
 
 def list_datasets() -> dict[str, Dataset]:
-    load_plugins()
-    return dict(sorted(_DATASETS.items()))
+    return DATASETS.all()
 
 
 def get_dataset(name: str) -> Dataset:
-    known = list_datasets()
-    if name not in known:
-        raise UnknownName(f"unknown dataset {name!r}; known: {', '.join(known) or 'none'}.")
-    return known[name]
+    return DATASETS.get(name)

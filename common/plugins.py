@@ -100,6 +100,39 @@ def _load_one(ep, force: bool) -> bool:
     return False
 
 
+class Catalog:
+    """Named entries of one kind that plugins register (datasets, recipes, named weights).
+
+    Reading it loads the plugins first, so an entry of any installed package is there.
+
+    Example:
+        >>> RECIPES = Catalog("recipe")
+        >>> RECIPES.add("my-recipe", run)  # doctest: +SKIP
+        >>> RECIPES.get("my-recipe")  # doctest: +SKIP
+    """
+
+    def __init__(self, kind: str):
+        self.kind, self.entries = kind, {}
+
+    def add(self, name: str, entry):
+        """Register ``entry`` as ``name``; a taken name is a KeyError."""
+        if name in self.entries:
+            raise KeyError(f"{self.kind} {name!r} already registered")
+        self.entries[name] = entry
+        return entry
+
+    def all(self) -> dict:
+        load_plugins()
+        return dict(sorted(self.entries.items()))
+
+    def get(self, name: str):
+        known = self.all()
+        if name not in known:
+            raise UnknownName(f"unknown {self.kind} {name!r}; known: "
+                              f"{', '.join(known) or 'none'}.")
+        return known[name]
+
+
 def import_submodules(package: str) -> list[str]:
     """Import every module of ``package`` (its registrations run); returns their names.
 

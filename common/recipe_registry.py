@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from transferkit.common.plugins import UnknownName, load_plugins
+from transferkit.common.plugins import Catalog
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Recipe:
     run: Callable[..., dict]
 
 
-_RECIPES: dict[str, Recipe] = {}
+RECIPES = Catalog("recipe")
 
 
 def register_recipe(name: str, *, domain: str, summary: str):
@@ -35,21 +35,15 @@ def register_recipe(name: str, *, domain: str, summary: str):
         KeyError: if ``name`` is taken.
     """
     def decorate(fn):
-        if name in _RECIPES:
-            raise KeyError(f"recipe {name!r} already registered")
-        _RECIPES[name] = Recipe(name, domain, summary, fn)
+        RECIPES.add(name, Recipe(name, domain, summary, fn))
         return fn
 
     return decorate
 
 
 def list_recipes() -> dict[str, Recipe]:
-    load_plugins()
-    return dict(sorted(_RECIPES.items()))
+    return RECIPES.all()
 
 
 def get_recipe(name: str) -> Recipe:
-    recipes = list_recipes()
-    if name not in recipes:
-        raise UnknownName(f"unknown recipe {name!r}; known: {', '.join(recipes)}.")
-    return recipes[name]
+    return RECIPES.get(name)

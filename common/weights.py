@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from transferkit.common.plugins import load_plugins
+from transferkit.common.plugins import Catalog
 
 KINDS = ("named", "keras", "hf", "hub")
 
@@ -109,24 +109,16 @@ class NamedWeights:
         return f"transferkit weights fetch {self.name}"
 
 
-_NAMED: dict[str, NamedWeights] = {}
+NAMED_WEIGHTS = Catalog("weights")
 
 
 def register_weights(entry: NamedWeights) -> NamedWeights:
-    if entry.name in _NAMED:
-        raise KeyError(f"weights {entry.name!r} already registered")
-    _NAMED[entry.name] = entry
-    return entry
+    return NAMED_WEIGHTS.add(entry.name, entry)
 
 
 def named_weights(name: str | None = None) -> dict[str, NamedWeights] | NamedWeights:
-    """All registered named weights, or one by name (loads the domains first)."""
-    load_plugins()
-    if name is None:
-        return dict(_NAMED)
-    if name not in _NAMED:
-        raise KeyError(f"unknown weights {name!r}; known: {', '.join(sorted(_NAMED)) or 'none'}")
-    return _NAMED[name]
+    """All registered named weights, or one by name (loads the plugins first)."""
+    return NAMED_WEIGHTS.all() if name is None else NAMED_WEIGHTS.get(name)
 
 
 def is_handle(weights) -> bool:

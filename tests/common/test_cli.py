@@ -181,7 +181,7 @@ def test_missing_optional_dependency_names_the_extra(monkeypatch, tmp_path, caps
     monkeypatch.setattr(md, "import_module", no_speech)
     monkeypatch.setattr(plugins, "_loaded", set())
     monkeypatch.setattr(plugins, "_failed", {})
-    monkeypatch.delitem(datasets._DATASETS, "speak", raising=False)
+    monkeypatch.delitem(datasets.DATASETS.entries, "speak", raising=False)
     code = main(["data", "speak", "--words", "up", "--out", str(tmp_path / "w")])
     err = capsys.readouterr().err
     assert code == 2 and "No module named 'librosa'" in err

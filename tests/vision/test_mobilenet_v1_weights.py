@@ -90,9 +90,9 @@ def test_convert_graph_rejects_other_graphs(tmp_path):
 
 
 def test_weights_are_registered():
-    from transferkit.common.weights import _NAMED
+    from transferkit.common.weights import NAMED_WEIGHTS
 
-    entry = _NAMED["mobilenet_v1_imagenet"]
+    entry = NAMED_WEIGHTS.entries["mobilenet_v1_imagenet"]
     assert entry.backbone == "mobilenet_v1"
     assert entry.fetch is mv1.fetch_mobilenet_v1_imagenet
     assert "Apache-2.0" in entry.licence
