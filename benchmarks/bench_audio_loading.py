@@ -40,7 +40,7 @@ def main() -> None:
     import librosa
     import numpy as np
 
-    from transferkit.common.contracts import AudioContract
+    from transferkit.common.model.contracts import AudioContract
     from transferkit.speech import pipeline
     from transferkit.speech.audio_io import fix_length, load_audios
     from transferkit.speech.speak import DIGITS, default_voices, speak_dataset

@@ -31,7 +31,7 @@ def main() -> None:
 
     from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                            TrainConfig)
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     tmp = Path(tempfile.mkdtemp(prefix="tk-bench-cache-"))
     data = write_images(tmp / "data", args.images, args.size)

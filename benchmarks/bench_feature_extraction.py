@@ -34,7 +34,7 @@ def main() -> None:
     import numpy as np
 
     from transferkit.common.keras import tf
-    from transferkit.common.registry import create_backbone
+    from transferkit.common.model.registry import create_backbone
 
     backbone = create_backbone(args.backbone, weights=None, size=args.size).model
     images = np.random.default_rng(0).uniform(

@@ -42,9 +42,9 @@ C_GRID = [float(c) for c in 10.0 ** np.arange(-4, 2.01, 0.5)]  # 1e-4 ... 1e2, h
 
 
 def vision_case(tmp: Path, args):
-    from transferkit.common.data import read
-    from transferkit.common.domain import ReadOptions, get_domain
-    from transferkit.common.splits import Splits, split_examples
+    from transferkit.common.data.read import read
+    from transferkit.common.data.domain import ReadOptions, get_domain
+    from transferkit.common.data.splits import Splits, split_examples
 
     data = fashion_folder(tmp / "fm", args.per_class, args.per_class // 2)
     domain = get_domain("vision")
@@ -56,7 +56,7 @@ def vision_case(tmp: Path, args):
 
 
 def text_case(tmp: Path, args):
-    from transferkit.common.splits import split_examples
+    from transferkit.common.data.splits import split_examples
     from transferkit.nlp.data import read_source
     from transferkit.nlp.tweets import fetch_tweets
 
@@ -68,7 +68,7 @@ def text_case(tmp: Path, args):
 
 
 def speech_case(tmp: Path, args):
-    from transferkit.common.splits import split_examples
+    from transferkit.common.data.splits import split_examples
     from transferkit.speech.data import read_audio_source
     from transferkit.speech.speak import DIGITS, default_voices, speak_dataset
 
@@ -82,8 +82,8 @@ def default_head(domain, splits, backbone, out: Path):
     import numpy as np
 
     from transferkit.common.config import BackboneConfig, DataConfig, RunConfig, TrainConfig
-    from transferkit.common.labels import LabelCodec
-    from transferkit.common.trainer import train_run
+    from transferkit.common.data.labels import LabelCodec
+    from transferkit.common.train.trainer import train_run
 
     name, weights, options = backbone
     config = RunConfig(domain=domain, backbone=BackboneConfig(name, weights, options),
@@ -136,7 +136,7 @@ def recipe_vs_tfidf(tmp: Path, tweets: int) -> tuple[float, float]:
     """
     import time
 
-    from transferkit.common.labels import LabelCodec
+    from transferkit.common.data.labels import LabelCodec
     from transferkit.common.recipe_registry import get_recipe
     from transferkit.recipes.text_recipes import _tweet_splits  # the recipe's exact split
 

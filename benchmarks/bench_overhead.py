@@ -38,8 +38,8 @@ def transferkit_model(tmp: Path, size: int):
     """(joined model, its backbone, the loaded run) from ``train_run`` with defaults."""
     import transferkit
     from transferkit.common.config import BackboneConfig, DataConfig, RunConfig
-    from transferkit.common.registry import create_backbone
-    from transferkit.common.trainer import train_run
+    from transferkit.common.model.registry import create_backbone
+    from transferkit.common.train.trainer import train_run
 
     folder = write_images(tmp / "images", 60, size, classes=CLASSES)
     config = RunConfig(domain="vision",
@@ -52,9 +52,9 @@ def transferkit_model(tmp: Path, size: int):
 
 def compile_like_phase2(model, backbone, config) -> None:
     """What phase 2 does to the joined model, with the config's (default) settings."""
-    from transferkit.common.freezing import unfreeze
+    from transferkit.common.model.freezing import unfreeze
     from transferkit.common.keras import keras
-    from transferkit.common.optim import make_optimizer
+    from transferkit.common.train.optim import make_optimizer
 
     t = config.train
     unfreeze(backbone, top=t.unfreeze_top, from_layer=t.unfreeze_from)

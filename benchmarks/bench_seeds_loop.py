@@ -71,12 +71,15 @@ def seeds_loop(data: Path, weights: Path, epochs: int = 10) -> tuple[float, floa
 def child(report: Path, argv: list[str]) -> int:
     """Run ``transferkit <argv>`` in this process with timers; write them to ``report``."""
     t0 = time.perf_counter()
-    from transferkit.common import cli, export, phases, trainer
-    from transferkit.vision import keras_app
+    from transferkit.common.cli import parser as cli
+    from transferkit.common.output import export
+    from transferkit.common.train import phases
+    from transferkit.common.train import trainer
+    from transferkit.vision.applications import build as keras_app
 
     imported = time.perf_counter() - t0
     timers, items = Timers(), []
-    timers.wrap(trainer, "_build_backbone", "build + weights")
+    timers.wrap(trainer, "create_backbone", "build + weights")
     timers.wrap(keras_app, "_load_file", "weight load")
     original = phases.extract_features
 
@@ -86,7 +89,7 @@ def child(report: Path, argv: list[str]) -> int:
 
     phases.extract_features = counted
     timers.wrap(phases, "extract_features", "feature extraction")
-    import transferkit.common.head_fit as head_fit
+    import transferkit.common.train.head_fit as head_fit
 
     timers.wrap(head_fit, "fit_cached_head", "head fit")
     timers.wrap(trainer, "_evaluate", "evaluate")
@@ -125,7 +128,7 @@ def forward_pass(data: Path, repeats: int = 3) -> tuple[list[float], int]:
     import numpy as np
 
     from transferkit.common.keras import tf
-    from transferkit.common.registry import create_backbone
+    from transferkit.common.model.registry import create_backbone
     from transferkit.vision.data import load_image
 
     built = create_backbone("mobilenet_v1", weights="mobilenet_v1_imagenet", size=SIZE)
@@ -192,7 +195,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10, help="the seeds' fit epochs")
     args = parser.parse_args()
 
-    from transferkit.common.weights import named_weights
+    from transferkit.common.model.weights import named_weights
 
     weights = named_weights("mobilenet_v1_imagenet").cached()
     if weights is None:

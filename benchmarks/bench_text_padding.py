@@ -40,10 +40,10 @@ def main() -> None:
 
     import numpy as np
 
-    from transferkit.common.domain import PipelineOptions, get_domain
-    from transferkit.common.features import extract_features
+    from transferkit.common.data.domain import PipelineOptions, get_domain
+    from transferkit.common.train.features import extract_features
     from transferkit.common.keras import tf
-    from transferkit.common.registry import create_backbone
+    from transferkit.common.model.registry import create_backbone
     from transferkit.nlp.pipeline import token_lengths
     from transferkit.nlp.tokenizer import load_packer
     from transferkit.recipes.text_recipes import _tweet_splits

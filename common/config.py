@@ -2,7 +2,7 @@
 
 Backbone spec, head options and training hyperparameters are separate dataclasses
 (MediaPipe Model Maker's split); overrides go through :func:`dataclasses.replace`. The CLI's
-flags are generated from these fields (see :mod:`transferkit.common.cli_options`).
+flags are generated from these fields (see :mod:`transferkit.common.cli.options`).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transferkit.common.labels import MULTILABEL_SEPARATOR
+from transferkit.common.data.labels import MULTILABEL_SEPARATOR
 
 TASKS = ("multiclass", "multilabel", "regression")
 CACHE_MODES = ("auto", "memory", "disk", "off")

@@ -6,7 +6,7 @@ and dataset in its modules (a new backbone is one new file here): ``hf_encoder``
 ``hub_text``, the named weights ``minilm_l6`` and the ``tweets`` dataset.
 
 Example:
-    >>> from transferkit.common.domain import get_domain
+    >>> from transferkit.common.data.domain import get_domain
     >>> get_domain("text").read_inputs(["hello"])  # doctest: +SKIP
     ['hello']
 """
@@ -15,7 +15,7 @@ try:  # registers the tokeniser ops that exported text SavedModels call (CaseFol
 except ImportError:  # HF encoders still train; exporting raw-string models needs it
     pass
 
-from transferkit.common.domain import Domain, register_domain
+from transferkit.common.data.domain import Domain, register_domain
 from transferkit.common.plugins import import_submodules
 from transferkit.nlp.data import read_inputs, read_source
 from transferkit.nlp.pipeline import length_order, make_dataset

@@ -15,10 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import warnings
 from pathlib import Path
 
-from transferkit.common.domain import Examples, ReadOptions
+from transferkit.common.data.domain import Examples, ReadOptions
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -76,9 +75,8 @@ class _Collector:
         self.labels.append(parse_label(raw_label, self.options, where))
 
     def result(self, source) -> Examples:
-        if self.skipped:
-            warnings.warn(f"{source}: skipped {len(self.skipped)} empty text(s), first at "
-                          f"{self.skipped[0][0]}", stacklevel=3)
+        # Skips travel in Examples.skipped only: common.data.read logs them, the trainer
+        # writes them to skipped.txt (one channel, not a warning as well).
         return Examples(items=tuple(self.items), labels=tuple(self.labels),
                         skipped=tuple(self.skipped))
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from transferkit.common.backbone import Backbone
-from transferkit.common.contracts import TextContract
-from transferkit.common.hub import hub_keras_layer
+from transferkit.common.model.backbone import Backbone
+from transferkit.common.model.contracts import TextContract
+from transferkit.common.model.hub import hub_keras_layer
 from transferkit.common.keras import keras, tf
-from transferkit.common.registry import register_backbone
+from transferkit.common.model.registry import register_backbone
 from transferkit.nlp.tokenizer import HUB_PREFIX, INPUT_KEYS
 
 OUTPUT_KEYS = ("pooled_output", "default")

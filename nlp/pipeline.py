@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from transferkit.common.contracts import TextContract
-from transferkit.common.domain import PipelineOptions
+from transferkit.common.model.contracts import TextContract
+from transferkit.common.data.domain import PipelineOptions
 from transferkit.common.keras import tf
 from transferkit.nlp.tokenizer import (WordPiecePacker, load_packer, pack_ragged,
                                        python_tokenize)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 
-from transferkit.common.contracts import TextContract
+from transferkit.common.model.contracts import TextContract
 from transferkit.common.keras import keras, tf
 from transferkit.nlp.tokenizer import new_packer, tokenizes_in_graph
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transferkit.common.contracts import TextContract
+from transferkit.common.model.contracts import TextContract
 from transferkit.common.keras import tf
 
 INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
@@ -45,7 +45,7 @@ def resolve_tokenizer(spec: str) -> str:
     if spec.startswith(HUB_PREFIX) or Path(spec).expanduser().exists():
         return spec
     if spec.startswith(HF_PREFIX):
-        from transferkit.nlp.hf_weights import snapshot
+        from transferkit.nlp.hf.weights import snapshot
 
         try:
             return str(snapshot(spec[len(HF_PREFIX):]))
@@ -53,7 +53,7 @@ def resolve_tokenizer(spec: str) -> str:
             raise TokenizerUnavailableError(
                 f"tokenizer {spec!r}: cannot get it from the Hugging Face Hub "
                 f"({type(exc).__name__}: {str(exc)[:160]}); pass tokenizer=DIR") from exc
-    from transferkit.common.weights import named_path, named_weights
+    from transferkit.common.model.weights import named_path, named_weights
 
     known = named_weights()
     if spec in known:
@@ -130,7 +130,7 @@ class HubPacker(tf.Module):
 
     def __init__(self, handle: str):
         super().__init__(name="hub_packer")
-        from transferkit.common.hub import hub_keras_layer
+        from transferkit.common.model.hub import hub_keras_layer
 
         self.layer = hub_keras_layer(handle, "hub_text preprocessing", name="hub_preprocess")
 

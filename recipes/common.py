@@ -4,9 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from transferkit.common.assets import cache_dir
-from transferkit.common.domain import Examples
-from transferkit.common.weights import WeightsUnavailableError
+from transferkit.common.data.assets import cache_dir
+from transferkit.common.data.domain import Examples
+from transferkit.common.model.weights import WeightsUnavailableError
 
 
 def say(msg: str) -> None:
@@ -34,7 +34,7 @@ def train_auto(config, out, **kwargs):
 
     The check is the run's own backbone build, so no backbone is built twice.
     """
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     if config.backbone.weights != "auto":
         return train_run(config, out, **kwargs)

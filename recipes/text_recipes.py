@@ -22,7 +22,7 @@ FULL_SUBSET = 12000
 
 
 def _tweet_splits(out, subset: int, seed: int):
-    from transferkit.common.splits import split_examples
+    from transferkit.common.data.splits import split_examples
     from transferkit.nlp.data import read_source
     from transferkit.nlp.tweets import fetch_tweets
 
@@ -31,7 +31,7 @@ def _tweet_splits(out, subset: int, seed: int):
 
 
 def _ensure_weights(weights):
-    from transferkit.common.weights import named_weights
+    from transferkit.common.model.weights import named_weights
 
     if weights in (None, "none"):
         return None
@@ -83,7 +83,7 @@ def text_sentiment(out, *, quick=False, subset=0, weights="minilm_l6", epochs=40
     config = _config(path, weights, quick, epochs=int(epochs), max_length=int(max_length),
                      fine_tune_epochs=int(fine_tune_epochs), unfreeze_top=int(unfreeze_top),
                      batch_size=int(batch_size), seed=int(seed))
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     result = train_run(config, out / "run", splits=splits)
     figures = report(result, {"tweets": subset, "licence": "MiniLM Apache-2.0 (wheel MIT); "

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
-from transferkit.common.splits import split_examples
-from transferkit.common.trainer import train_run
+from transferkit.common.data.splits import split_examples
+from transferkit.common.train.trainer import train_run
 from transferkit.recipes.common import (fashion_mnist_examples, out_path, report,
                                         say, train_auto)
 from transferkit.common.recipe_registry import register_recipe
@@ -19,8 +19,8 @@ FIVE = ("t-shirt_top", "trouser", "sneaker", "bag", "ankle_boot")
 
 def _splits(data: str, per_class: int, classes=None, seed: int = 0):
     if data:
-        from transferkit.common.data import read
-        from transferkit.common.domain import ReadOptions, get_domain
+        from transferkit.common.data.read import read
+        from transferkit.common.data.domain import ReadOptions, get_domain
 
         examples = read(get_domain("vision"), data, ReadOptions(), "train")  # lists skipped
     else:
@@ -85,14 +85,14 @@ def mobilenetv2_5class(out, *, quick=False, data="", weights="auto", size=96, ep
                          "on Fashion-MNIST, frozen features")
 def fashion_mnist_transfer(out, *, quick=False, per_class=200, size=96, epochs=30):
     """Frozen-feature head on real ImageNet features, beside the same head on random init."""
-    from transferkit.vision.mobilenet_v1_weights import fetch_mobilenet_v1_imagenet
+    from transferkit.vision.mobilenet_v1.weights import fetch_mobilenet_v1_imagenet
 
     fetch_mobilenet_v1_imagenet()
     per_class = 60 if quick else int(per_class)
     train = fashion_mnist_examples(per_class, "train")
     test = fashion_mnist_examples(100 if quick else 200, "test")
     split = split_examples(train, validation=0.1, test=0.0)
-    from transferkit.common.splits import Splits
+    from transferkit.common.data.splits import Splits
 
     splits = Splits(train=split.train, validation=split.validation, test=test)
     figures = {}

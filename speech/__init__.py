@@ -5,7 +5,7 @@ set and dataset in its modules (a new backbone is one new file here). Every back
 float32 mono waveforms ``[batch, clip_samples]``; any feature extraction (log-mel, the TFLM
 microfrontend) happens inside the model, so exports take waveforms too.
 """
-from transferkit.common.domain import Domain, register_domain
+from transferkit.common.data.domain import Domain, register_domain
 from transferkit.common.plugins import import_submodules
 from transferkit.speech.data import read_audio_inputs, read_audio_source
 from transferkit.speech.pipeline import make_audio_dataset, predict_clips

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from transferkit.common.assets import PackageAsset, cached_asset, fetch_asset
-from transferkit.common.backbone import Backbone
-from transferkit.common.contracts import AudioContract
+from transferkit.common.data.assets import PackageAsset, cached_asset, fetch_asset
+from transferkit.common.model.backbone import Backbone
+from transferkit.common.model.contracts import AudioContract
 from transferkit.common.keras import keras, tf
-from transferkit.common.registry import register_backbone
-from transferkit.common.weights import NamedWeights, register_weights
+from transferkit.common.model.registry import register_backbone
+from transferkit.common.model.weights import NamedWeights, register_weights
 
 NAME = "crepe_tiny"
 FRAME = 1024

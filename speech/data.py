@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from transferkit.common.domain import Examples, ReadOptions
-from transferkit.common.files import input_files, labelled_files
+from transferkit.common.data.domain import Examples, ReadOptions
+from transferkit.common.data.files import input_files, labelled_files
 from transferkit.speech.audio_io import AUDIO_EXTENSIONS, check_audio
 
 GROUP_COLUMNS = ("group", "voice", "speaker")

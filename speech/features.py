@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from transferkit.common.contracts import AudioContract
+from transferkit.common.model.contracts import AudioContract
 from transferkit.common.keras import keras, tf
 
 LOG_OFFSET = 1e-6  # keeps log() finite on silent frames

@@ -14,10 +14,10 @@ Example:
 """
 from __future__ import annotations
 
-from transferkit.common.contracts import AudioContract
-from transferkit.common.hub import hub_keras_layer
+from transferkit.common.model.contracts import AudioContract
+from transferkit.common.model.hub import hub_keras_layer
 from transferkit.common.keras import keras, tf
-from transferkit.common.registry import register_backbone
+from transferkit.common.model.registry import register_backbone
 
 YAMNET_HANDLE = "https://tfhub.dev/google/yamnet/1"
 TRILL_HANDLE = "https://tfhub.dev/google/nonsemantic-speech-benchmark/trill-distilled/3"

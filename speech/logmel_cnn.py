@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transferkit.common.contracts import AudioContract
+from transferkit.common.model.contracts import AudioContract
 from transferkit.common.keras import keras
-from transferkit.common.registry import register_backbone
-from transferkit.common.weights import local_path
+from transferkit.common.model.registry import register_backbone
+from transferkit.common.model.weights import local_path
 from transferkit.speech.features import LogMel
 
 NAME = "logmel_cnn"

@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from transferkit.common.contracts import AudioContract
-from transferkit.common.domain import PipelineOptions
+from transferkit.common.model.contracts import AudioContract
+from transferkit.common.data.domain import PipelineOptions
 from transferkit.common.keras import tf
 from transferkit.speech.audio_io import (fix_length, frame_windows, load_audio,
                                          read_audios, resample_audios)

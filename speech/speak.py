@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from transferkit.common.datasets import Dataset, register_dataset
+from transferkit.common.data.datasets import Dataset, register_dataset
 from transferkit.common.io import atomic_write_text
 
 ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",

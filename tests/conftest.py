@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Before TF/tf_keras are imported: tf_keras reads KERAS_HOME at import (keras.json) and
-# transferkit.vision.keras_app downloads application weights under it.
+# transferkit.vision.applications.build downloads application weights under it.
 _KERAS_HOME = tempfile.mkdtemp(prefix="transferkit-tests-keras-home-")
 os.environ["KERAS_HOME"] = _KERAS_HOME
 atexit.register(shutil.rmtree, _KERAS_HOME, True)

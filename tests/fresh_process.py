@@ -10,7 +10,7 @@ import sys
 
 def predict_in_fresh_process(run_dir, *inputs) -> list[dict]:
     """``transferkit predict RUN --json INPUTS`` in a subprocess; its JSON rows."""
-    done = subprocess.run([sys.executable, "-m", "transferkit.common.cli", "predict",
+    done = subprocess.run([sys.executable, "-m", "transferkit.common.cli.parser", "predict",
                            str(run_dir), "--json", *map(str, inputs)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -3,8 +3,8 @@
 Importing this package registers the ``"vision"`` domain and every backbone, named weight
 set and dataset in its modules (a new backbone is one new file here).
 """
-from transferkit.common.domain import Domain, register_domain
-from transferkit.common.files import input_files
+from transferkit.common.data.domain import Domain, register_domain
+from transferkit.common.data.files import input_files
 from transferkit.common.plugins import import_submodules
 from transferkit.vision.data import IMAGE_EXTENSIONS, make_image_dataset, read_image_source
 

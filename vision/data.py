@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from transferkit.common.domain import Examples, PipelineOptions, ReadOptions
-from transferkit.common.files import labelled_files
+from transferkit.common.data.domain import Examples, PipelineOptions, ReadOptions
+from transferkit.common.data.files import labelled_files
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 CACHE_LIMIT_BYTES = 2 << 30  # decoded images are cached in memory below this

@@ -23,9 +23,9 @@ import numpy as np
 from tqdm import tqdm
 
 # _download/_extract_member are reused so the .deb is fetched once for all four files.
-from transferkit.common.assets import (AssetError, PackageAsset, _download, _extract_member,
+from transferkit.common.data.assets import (AssetError, PackageAsset, _download, _extract_member,
                                        asset_path, cached_asset, sha256_of)
-from transferkit.common.datasets import Dataset, register_dataset
+from transferkit.common.data.datasets import Dataset, register_dataset
 from transferkit.common.io import atomic_path, atomic_write_text
 
 DEB_PACKAGE = "dataset-fashion-mnist"

@@ -6,10 +6,10 @@ directory of a SavedModel you downloaded elsewhere (or a warm ``TFHUB_CACHE_DIR`
 """
 from __future__ import annotations
 
-from transferkit.common.contracts import ImageContract
-from transferkit.common.hub import hub_keras_layer
+from transferkit.common.model.contracts import ImageContract
+from transferkit.common.model.hub import hub_keras_layer
 from transferkit.common.keras import keras
-from transferkit.common.registry import register_backbone
+from transferkit.common.model.registry import register_backbone
 from transferkit.vision.preprocessing import ImageScaling, image_input
 
 

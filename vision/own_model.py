@@ -13,10 +13,10 @@ import math
 from pathlib import Path
 
 
-from transferkit.common.contracts import ImageContract
+from transferkit.common.model.contracts import ImageContract
 from transferkit.common.keras import keras
-from transferkit.common.registry import register_backbone
-from transferkit.common.weights import WeightsUnavailableError
+from transferkit.common.model.registry import register_backbone
+from transferkit.common.model.weights import WeightsUnavailableError
 from transferkit.vision.preprocessing import ImageScaling, image_input
 
 

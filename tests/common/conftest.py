@@ -66,8 +66,8 @@ class Tiny:
 @pytest.fixture(scope="session")
 def tiny_backbone():
     """Registers ``tiny_cnn_test`` (vision, 32x32, unit scaling) for the whole session."""
-    from transferkit.common.contracts import ImageContract
-    from transferkit.common.registry import register_backbone, unregister_backbone
+    from transferkit.common.model.contracts import ImageContract
+    from transferkit.common.model.registry import register_backbone, unregister_backbone
 
     info = Tiny()
 
@@ -165,8 +165,8 @@ def colour_run(tiny_backbone, colour_folders, session_tmp):
     """
     import dataclasses
 
-    from transferkit.common.registry import create_backbone
-    from transferkit.common.trainer import train_run
+    from transferkit.common.model.registry import create_backbone
+    from transferkit.common.train.trainer import train_run
 
     from transferkit.common.seed import set_global_seed
 

@@ -1,7 +1,7 @@
 """Derived files (conversions, extracted members) are trusted by a recorded sha256."""
 import json
 
-from transferkit.common.assets import record_sha256, sha256_of, verified_file
+from transferkit.common.data.assets import record_sha256, sha256_of, verified_file
 
 SOURCE = "a" * 64
 

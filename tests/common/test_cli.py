@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from transferkit.common.cli import main
+from transferkit.common.cli.parser import main
 from tests.common.conftest import COLOURS, TINY
 
 VERBS = ("train", "evaluate", "predict", "export", "backbones", "weights", "recipe", "data")
@@ -72,7 +72,7 @@ def test_export_rewrites_models_and_tflite(cli_run, colour_holdout, capsys):
     """Re-export rebuilds the model from the registry and the weights: same predictions."""
     import numpy as np
 
-    from transferkit.common.rundir import load
+    from transferkit.common.output.rundir import load
 
     items = sorted(str(p) for p in colour_holdout.rglob("*.png"))
     served_before = load(cli_run).predict(items)
@@ -156,7 +156,7 @@ def test_help_does_not_import_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys; from transferkit.common.cli import build_parser; build_parser(); "
+    code = ("import sys; from transferkit.common.cli.parser import build_parser; build_parser(); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('tensorflow', 'tf_keras', 'transformers', 'librosa')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -169,7 +169,8 @@ def test_missing_optional_dependency_names_the_extra(monkeypatch, tmp_path, caps
     # unknown, and the error says which plugin did not load and which extra to install.
     import importlib.metadata as md
 
-    from transferkit.common import datasets, plugins
+    from transferkit.common.data import datasets
+    from transferkit.common import plugins
 
     real_import = md.import_module
 

@@ -110,8 +110,8 @@ def test_configs_are_frozen_and_independent():
 
 def test_cli_flags_override_a_config_file(tmp_path):
     """``--config`` (JSON or YAML) is the base; flags given on the command line win."""
-    from transferkit.common.cli import build_parser
-    from transferkit.common.cli_commands import config_from_args
+    from transferkit.common.cli.parser import build_parser
+    from transferkit.common.cli.commands import config_from_args
 
     (tmp_path / "base.yaml").write_text(
         "domain: vision\nbackbone: {name: vgg16, options: {size: 64}}\n"

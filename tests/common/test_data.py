@@ -3,8 +3,8 @@ import dataclasses
 
 import pytest
 
-from transferkit.common.data import load_splits
-from transferkit.common.domain import get_domain
+from transferkit.common.data.read import load_splits
+from transferkit.common.data.domain import get_domain
 from tests.common.conftest import run_config
 
 

@@ -5,16 +5,16 @@ import json
 import numpy as np
 import pytest
 
-from transferkit.common import features
-from transferkit.common.domain import PipelineOptions, get_domain
-from transferkit.common.features import choose_mode, extract_features, fingerprint
+from transferkit.common.train import features
+from transferkit.common.data.domain import PipelineOptions, get_domain
+from transferkit.common.train.features import choose_mode, extract_features, fingerprint
 from tests.common.conftest import TINY, run_config
 
 
 @pytest.fixture(scope="module")
 def counting(tiny_backbone):
     """The tiny CNN with a last layer that counts the images it really processes."""
-    from transferkit.common.registry import create_backbone
+    from transferkit.common.model.registry import create_backbone
     from transferkit.common.seed import set_global_seed
 
     set_global_seed(0)
@@ -24,7 +24,7 @@ def counting(tiny_backbone):
 
 
 def _train(backbone, data, out, **train):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     return train_run(run_config(data, **{"epochs": 5, **train}), out, backbone=backbone,
                      verbose=0)

@@ -5,8 +5,8 @@ from tests.common.conftest import run_config
 
 
 def test_a_harmful_fine_tune_is_rolled_back(tiny_backbone, colour_folders, tmp_path, capsys):
-    from transferkit.common.rundir import load
-    from transferkit.common.trainer import train_run
+    from transferkit.common.output.rundir import load
+    from transferkit.common.train.trainer import train_run
 
     # A learning rate of 50 on every layer wrecks the network within one epoch.
     config = run_config(colour_folders, fine_tune_epochs=2, unfreeze_top=0,

@@ -20,7 +20,7 @@ def blobs(n, dim=20, classes=3, seed=0, spread=2.5):
 
 
 def linear_head(dim, outputs, task="multiclass"):
-    from transferkit.common.heads import adapt_head, build_head
+    from transferkit.common.model.heads import adapt_head, build_head
 
     return build_head((dim,), HeadConfig(units=(), dropout=0.2, task=task), outputs), adapt_head
 
@@ -29,7 +29,7 @@ def test_solved_head_equals_sklearn_logistic_regression():
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from transferkit.common.head_solve import solve_linear_head
+    from transferkit.common.train.head_solve import solve_linear_head
 
     x, y = blobs(600)
     xv, yv = blobs(300, seed=1)
@@ -46,7 +46,7 @@ def test_solved_head_equals_sklearn_logistic_regression():
 
 
 def test_the_chosen_strength_is_the_validation_best_and_regularises():
-    from transferkit.common.head_solve import C_GRID, solve_linear_head
+    from transferkit.common.train.head_solve import C_GRID, solve_linear_head
 
     x, y = blobs(150, dim=60, spread=3.0)  # few examples, many features: over-fits at big C
     xv, yv = blobs(600, dim=60, spread=3.0, seed=1)
@@ -64,7 +64,7 @@ def test_the_chosen_strength_is_the_validation_best_and_regularises():
 
 
 def test_binary_softmax_head_matches_sklearn_sigmoid():
-    from transferkit.common.head_solve import solve_linear_head
+    from transferkit.common.train.head_solve import solve_linear_head
 
     x, y = blobs(400, classes=2)
     xv, yv = blobs(200, classes=2, seed=1)
@@ -80,7 +80,7 @@ def test_ridge_head_matches_sklearn_ridge():
     from sklearn.linear_model import Ridge
     from sklearn.preprocessing import StandardScaler
 
-    from transferkit.common.head_solve import solve_linear_head
+    from transferkit.common.train.head_solve import solve_linear_head
 
     rng = np.random.default_rng(0)
     w = rng.normal(size=10)
@@ -100,7 +100,7 @@ def test_ridge_head_matches_sklearn_ridge():
 
 
 def test_multilabel_head_solves_each_label_and_a_constant_label():
-    from transferkit.common.head_solve import solve_linear_head
+    from transferkit.common.train.head_solve import solve_linear_head
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 8)).astype(np.float32)
@@ -117,7 +117,7 @@ def test_multilabel_head_solves_each_label_and_a_constant_label():
 
 
 def test_refit_uses_train_and_validation():
-    from transferkit.common.head_solve import solve_linear_head
+    from transferkit.common.train.head_solve import solve_linear_head
 
     x, y = blobs(200)
     xv, yv = blobs(200, seed=1)
@@ -132,9 +132,9 @@ def test_refit_uses_train_and_validation():
 
 
 def test_hidden_head_stops_early_and_chooses_dropout():
-    from transferkit.common.head_train import DROPOUTS, train_hidden_head
-    from transferkit.common.heads import adapt_head, build_head, loss_and_metrics
-    from transferkit.common.optim import make_optimizer
+    from transferkit.common.train.head_train import DROPOUTS, train_hidden_head
+    from transferkit.common.model.heads import adapt_head, build_head, loss_and_metrics
+    from transferkit.common.train.optim import make_optimizer
 
     x, y = blobs(300, dim=30, spread=3.0)
     xv, yv = blobs(300, dim=30, spread=3.0, seed=1)
@@ -154,7 +154,7 @@ def test_hidden_head_stops_early_and_chooses_dropout():
 
 
 def test_class_balance_and_balanced_weights():
-    from transferkit.common.balance import class_balance
+    from transferkit.common.data.balance import class_balance
 
     targets = np.array([0] * 90 + [1] * 10)
     balance = class_balance(("a", "b"), targets)
@@ -165,7 +165,7 @@ def test_class_balance_and_balanced_weights():
 
 
 def test_balanced_class_weight_raises_minority_recall():
-    from transferkit.common.head_solve import solve_linear_head
+    from transferkit.common.train.head_solve import solve_linear_head
 
     rng = np.random.default_rng(0)
 
@@ -191,7 +191,7 @@ def test_balanced_class_weight_raises_minority_recall():
 def test_bare_boolean_flag_means_true():
     import argparse
 
-    from transferkit.common.cli_options import add_dataclass_args, overrides_from_args
+    from transferkit.common.cli.options import add_dataclass_args, overrides_from_args
     from transferkit.common.config import TrainConfig
 
     parser = argparse.ArgumentParser()

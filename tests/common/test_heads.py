@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from transferkit.common.config import HeadConfig
-from transferkit.common.heads import build_head, join, loss_and_metrics
+from transferkit.common.model.heads import build_head, join, loss_and_metrics
 from transferkit.common.keras import keras
 from tests.common.conftest import COLOURS, colour_image, run_config, write_csv, write_png
 
@@ -58,7 +58,7 @@ def test_hidden_layers_dropout_and_flatten():
 
 
 def test_join_shares_the_backbone_layers():
-    from transferkit.common.optim import TwoRateModel
+    from transferkit.common.train.optim import TwoRateModel
 
     inputs = keras.Input((6,))
     backbone = keras.Model(inputs, keras.layers.Dense(4, name="body")(inputs))
@@ -107,7 +107,7 @@ def test_two_rate_model_without_backbone_optimizer_is_a_plain_model():
 
 @pytest.fixture(scope="module")
 def multilabel_run(tiny_backbone, tmp_path_factory):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     root = tmp_path_factory.mktemp("multilabel")
     rng = np.random.default_rng(2)
@@ -136,7 +136,7 @@ def test_multilabel_run_learns_each_label(multilabel_run):
 
 
 def test_multilabel_run_reloads_with_sigmoid_outputs(multilabel_run):
-    from transferkit.common.rundir import load
+    from transferkit.common.output.rundir import load
 
     run = load(multilabel_run.run_dir)
     assert run.codec.task == "multilabel" and run.codec.separator == "|"
@@ -151,7 +151,7 @@ def test_multilabel_run_reloads_with_sigmoid_outputs(multilabel_run):
 
 @pytest.fixture(scope="module")
 def brightness_run(tiny_backbone, tmp_path_factory):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     root = tmp_path_factory.mktemp("brightness")
     rng = np.random.default_rng(3)
@@ -168,7 +168,7 @@ def brightness_run(tiny_backbone, tmp_path_factory):
 
 
 def test_regression_run_beats_predicting_the_mean(brightness_run):
-    from transferkit.common.rundir import load
+    from transferkit.common.output.rundir import load
 
     result, truth = brightness_run
     test = result.metrics["test"]
@@ -180,7 +180,7 @@ def test_regression_run_beats_predicting_the_mean(brightness_run):
 
 
 def test_regression_run_reloads_with_linear_outputs(brightness_run, tmp_path):
-    from transferkit.common.rundir import load
+    from transferkit.common.output.rundir import load
 
     result, _ = brightness_run
     run = load(result.run_dir)

@@ -80,7 +80,7 @@ def _env() -> dict:
 
 @pytest.fixture()
 def installed_readme_plugin(tmp_path):
-    from transferkit.common.registry import unregister_backbone
+    from transferkit.common.model.registry import unregister_backbone
 
     _, pyproject = readme_block("plugin")
     _, module = readme_block("builtin")
@@ -103,8 +103,8 @@ def installed_readme_plugin(tmp_path):
 
 def test_a_plugin_package_is_found_through_its_entry_point(installed_readme_plugin, capsys):
     from transferkit.common import plugins
-    from transferkit.common.cli import main
-    from transferkit.common.registry import create_backbone
+    from transferkit.common.cli.parser import main
+    from transferkit.common.model.registry import create_backbone
 
     assert "my_backbones" in plugins.load_plugins(force=True)
     backbone = create_backbone("tiny_cnn", weights=None, size=24)

@@ -1,8 +1,8 @@
 """Registry: registration, duplicates, unknown names, overrides."""
 import pytest
 
-from transferkit.common.contracts import ImageContract
-from transferkit.common.registry import (RegistryError, create_backbone, get_backbone_spec,
+from transferkit.common.model.contracts import ImageContract
+from transferkit.common.model.registry import (RegistryError, create_backbone, get_backbone_spec,
                                          list_backbones, register_backbone, unregister_backbone)
 
 

@@ -1,6 +1,6 @@
 """Resume: an interrupted run continues from its last epoch's weights instead of restarting.
 
-What :mod:`transferkit.common.phases` promises: after every epoch ``checkpoints/state.json``
+What :mod:`transferkit.common.train.phases` promises: after every epoch ``checkpoints/state.json``
 holds ``{phase: {"epoch": n, "done": false}}`` and ``<phase>_last_weights.h5`` the weights;
 ``resume=True`` loads them and fits from epoch ``n``; a phase marked done is not trained
 again, its final weights are loaded.
@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from transferkit.common import callbacks as cb
+from transferkit.common.train import callbacks as cb
 from tests.common.conftest import TINY, run_config
 
 
@@ -55,8 +55,8 @@ def _same(a, b):
 
 def test_interrupted_phase1_resumes_from_its_last_epoch(tiny_backbone, colour_folders,
                                                         tmp_path, recorder):
-    from transferkit.common.rundir import load
-    from transferkit.common.trainer import train_run
+    from transferkit.common.output.rundir import load
+    from transferkit.common.train.trainer import train_run
 
     # head_fit="epochs": a solved head (the default) has no epochs to resume from
     config, out = run_config(colour_folders, epochs=8, head_fit="epochs"), tmp_path / "run"
@@ -84,7 +84,7 @@ def test_interrupted_phase1_resumes_from_its_last_epoch(tiny_backbone, colour_fo
 
 
 def test_without_resume_a_run_starts_over(tiny_backbone, colour_folders, tmp_path, recorder):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     config, out = run_config(colour_folders, epochs=3, head_fit="epochs"), tmp_path / "run"
     train_run(config, out, verbose=0)
@@ -97,7 +97,7 @@ def test_without_resume_a_run_starts_over(tiny_backbone, colour_folders, tmp_pat
 def test_cli_resume_continues_phase2_from_the_run_config(tiny_backbone, colour_folders,
                                                          tmp_path, recorder, capsys):
     """Ctrl-C in phase 2, then ``transferkit train --out RUN --resume`` with no other flags."""
-    from transferkit.common.cli import main
+    from transferkit.common.cli.parser import main
 
     out = tmp_path / "run"
     recorder.update(stop_after=("phase2", 2), **{"raise": KeyboardInterrupt})

@@ -4,10 +4,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from transferkit.common.domain import Examples
-from transferkit.common.evaluate import evaluate_predictions, headline
-from transferkit.common.labels import LabelCodec
-from transferkit.common.splits import limit_examples, split_examples
+from transferkit.common.data.domain import Examples
+from transferkit.common.output.evaluate import evaluate_predictions, headline
+from transferkit.common.data.labels import LabelCodec
+from transferkit.common.data.splits import limit_examples, split_examples
 
 
 def _examples(counts: dict, groups=None) -> Examples:

@@ -2,8 +2,8 @@
 import numpy as np
 
 from transferkit.common.config import HeadConfig
-from transferkit.common.heads import FEATURE_NORM, adapt_head, build_head, loss_and_metrics
-from transferkit.common.standardize import FeatureStandardization
+from transferkit.common.model.heads import FEATURE_NORM, adapt_head, build_head, loss_and_metrics
+from transferkit.common.model.standardize import FeatureStandardization
 
 
 def _separable(n=300, dim=16, scale=1e-20, seed=0):

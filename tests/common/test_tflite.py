@@ -9,7 +9,7 @@ from tests.common.conftest import COLOURS
 
 
 def _tflite_predict(path, images):
-    from transferkit.common.tflite import _interpreter
+    from transferkit.common.output.tflite import _interpreter
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
@@ -33,8 +33,8 @@ def holdout_pixels(colour_holdout):
 
 @pytest.mark.parametrize("quantize, atol", [("none", 1e-5), ("dynamic", 0.05)])
 def test_tflite_agrees_with_the_keras_model(colour_run, holdout_pixels, quantize, atol):
-    from transferkit.common.rundir import load
-    from transferkit.common.tflite import export_tflite
+    from transferkit.common.output.rundir import load
+    from transferkit.common.output.tflite import export_tflite
 
     path, diff = export_tflite(colour_run.result.run_dir, quantize)
     assert path == colour_run.result.run_dir / "model.tflite" and path.stat().st_size > 0
@@ -49,7 +49,7 @@ def test_tflite_agrees_with_the_keras_model(colour_run, holdout_pixels, quantize
 
 
 def test_tflite_of_a_missing_run_names_it(tmp_path):
-    from transferkit.common.tflite import export_tflite
+    from transferkit.common.output.tflite import export_tflite
 
     with pytest.raises(OSError, match=re.escape(str(tmp_path / "saved_model"))):
         export_tflite(tmp_path)
@@ -62,7 +62,7 @@ def test_a_flex_model_is_written_and_said_to_need_the_delegate(tmp_path, capsys)
     import math
 
     from transferkit.common.keras import keras, tf
-    from transferkit.common.tflite import export_tflite
+    from transferkit.common.output.tflite import export_tflite
 
     class Determinant(keras.layers.Layer):
         def call(self, x):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from transferkit.common.domain import PipelineOptions
+from transferkit.common.data.domain import PipelineOptions
 from tests.common.conftest import COLOURS, TINY
 
 
@@ -109,8 +109,8 @@ def _images(folder):
 def test_reload_predicts_like_the_trained_model(colour_run, colour_holdout, monkeypatch):
     """``transferkit.load`` needs no registry entry: the SavedModel holds everything."""
     import transferkit
-    from transferkit.common import registry
-    from transferkit.common.domain import get_domain
+    from transferkit.common.model import registry
+    from transferkit.common.data.domain import get_domain
 
     items = _images(colour_holdout)
     contract = colour_run.backbone.contract
@@ -132,7 +132,7 @@ def test_reload_predicts_like_the_trained_model(colour_run, colour_holdout, monk
 
 
 def test_keras_model_rebuilds_with_the_run_weights(colour_run, colour_holdout):
-    from transferkit.common.rundir import load
+    from transferkit.common.output.rundir import load
 
     items = _images(colour_holdout)[:6]
     run = load(colour_run.result.run_dir)
@@ -149,7 +149,7 @@ def _pixels(path):
 
 
 def test_load_names_the_missing_file(tmp_path):
-    from transferkit.common.rundir import load
+    from transferkit.common.output.rundir import load
 
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="labels.txt is missing"):

@@ -59,13 +59,13 @@ def tiny_bert_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_contract(tiny_bert_dir):
-    from transferkit.common.contracts import TextContract
+    from transferkit.common.model.contracts import TextContract
 
     return TextContract(tokenizer=str(tiny_bert_dir), max_length=32)
 
 
 @pytest.fixture(scope="session")
 def text_domain():
-    from transferkit.common.domain import get_domain
+    from transferkit.common.data.domain import get_domain
 
     return get_domain("text")

@@ -8,7 +8,7 @@ from tests.nlp.conftest import sentiment_texts
 
 
 def test_cli_train_evaluate_predict_raw_strings(tiny_bert_dir, tmp_path, capsys):
-    from transferkit.common.cli import main
+    from transferkit.common.cli.parser import main
 
     texts, labels = sentiment_texts(240, seed=3)
     data = tmp_path / "tweets.csv"

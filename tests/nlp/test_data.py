@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from transferkit.common.domain import ReadOptions
+from transferkit.common.data.domain import ReadOptions
 from transferkit.nlp.data import TextDataError, read_inputs, read_source
 
 
@@ -33,10 +33,19 @@ def test_encoding_error_names_file_and_line(tmp_path):
 def test_empty_texts_are_reported(tmp_path):
     path = tmp_path / "t.tsv"
     path.write_text("text\tlabel\nhello\ta\n   \tb\nworld\ta\n")
-    with pytest.warns(UserWarning, match="skipped 1 empty"):
-        ex = read_source(path)
+    ex = read_source(path)
     assert ex.items == ("hello", "world")
     assert ex.skipped == ((f"{path}:3", "empty text"),)
+
+
+def test_skips_are_logged_once_by_the_shared_reader(tmp_path, capsys, text_domain):
+    from transferkit.common.data.domain import ReadOptions
+    from transferkit.common.data.read import read
+
+    path = tmp_path / "t.tsv"
+    path.write_text("text\tlabel\nhello\ta\n   \tb\nworld\ta\n")
+    assert len(read(text_domain, str(path), ReadOptions(), "train")) == 2
+    assert capsys.readouterr().err.count(f"skipped {path}:3: empty text") == 1
 
 
 def test_jsonl_multilabel_and_bad_json(tmp_path):
@@ -64,8 +73,7 @@ def test_folder_of_classes(tmp_path):
         (tmp_path / label).mkdir()
         for i, text in enumerate(texts):
             (tmp_path / label / f"{i}.txt").write_text(text)
-    with pytest.warns(UserWarning):
-        ex = read_source(tmp_path)
+    ex = read_source(tmp_path)
     assert ex.items == ("bad film", "good film") and ex.labels == ("neg", "pos")
     assert ex.skipped[0][0].endswith("1.txt")
 

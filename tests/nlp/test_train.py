@@ -6,7 +6,7 @@ import pytest
 
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
-from transferkit.common.domain import PipelineOptions
+from transferkit.common.data.domain import PipelineOptions
 from transferkit.common.testing import (assert_beats_baseline, mean_predictor_mse,
                                         predict_all_micro_f1)
 from tests.nlp.conftest import sentiment_texts
@@ -35,7 +35,7 @@ def _config(tiny_bert_dir, data, task="multiclass", **train):
 
 @pytest.fixture(scope="module")
 def sentiment_run(tmp_path_factory, tiny_bert_dir):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     root = tmp_path_factory.mktemp("run")
     data = _write_csv(root / "train.csv", *sentiment_texts(400))
@@ -51,7 +51,7 @@ def test_learns_above_chance(sentiment_run):
 
 
 def test_reloaded_run_predicts_raw_strings(sentiment_run, tiny_contract, text_domain):
-    from transferkit.common.rundir import load
+    from transferkit.common.output.rundir import load
 
     texts = ["The movie was great and fun", "I hate this boring plot", "worst film"]
     run = load(sentiment_run.run_dir)
@@ -64,14 +64,14 @@ def test_reloaded_run_predicts_raw_strings(sentiment_run, tiny_contract, text_do
 
 def _splits(config):
     """The run's own seeded split (what ``train_run`` would make), so baselines use it."""
-    from transferkit.common.data import load_splits
-    from transferkit.common.domain import get_domain
+    from transferkit.common.data.read import load_splits
+    from transferkit.common.data.domain import get_domain
 
     return load_splits(config, get_domain("text"))
 
 
 def test_multilabel_and_regression_heads(tmp_path, tiny_bert_dir):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     texts, labels = sentiment_texts(400, seed=1)
     tags = [f"{lab}|long" if len(t.split()) > 6 else lab for t, lab in zip(texts, labels)]

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from transferkit.common.contracts import AudioContract
-from transferkit.common.domain import PipelineOptions, ReadOptions
+from transferkit.common.model.contracts import AudioContract
+from transferkit.common.data.domain import PipelineOptions, ReadOptions
 from transferkit.speech.audio_io import (AudioDecodeError, check_audio, fix_length,
                                          frame_windows, load_audio)
 from transferkit.speech.data import read_audio_source

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from transferkit.common.registry import create_backbone, get_backbone_spec, list_backbones
+from transferkit.common.model.registry import create_backbone, get_backbone_spec, list_backbones
 from transferkit.common.testing import check_backbone
 
 HUB = {"hub_yamnet", "hub_trill"}  # need a SavedModel; covered in test_hub.py
@@ -43,7 +43,7 @@ def test_kws_contract_is_enforced():
 
 
 def test_missing_weights_say_how_to_fetch(monkeypatch, tmp_path):
-    from transferkit.common.weights import WeightsUnavailableError
+    from transferkit.common.model.weights import WeightsUnavailableError
 
     monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path))
     with pytest.raises(WeightsUnavailableError, match="transferkit weights fetch kws_mobilenetv2"):

@@ -6,7 +6,7 @@ from tests.fresh_process import predict_in_fresh_process
 
 
 def test_cli_train_kws_and_predict_a_wav(synthetic_sounds, tmp_path, capsys):
-    from transferkit.common.cli import main
+    from transferkit.common.cli.parser import main
 
     run = tmp_path / "run"
     # random init keeps this test off the real weights (tests/speech/test_real_weights.py)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from transferkit.common.registry import create_backbone
+from transferkit.common.model.registry import create_backbone
 from transferkit.common.testing import check_backbone
-from transferkit.common.weights import WeightsUnavailableError
+from transferkit.common.model.weights import WeightsUnavailableError
 
 
 @pytest.mark.parametrize("name,seconds", [("hub_yamnet", 0.96), ("hub_trill", 1.0)])

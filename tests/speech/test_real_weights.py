@@ -17,15 +17,15 @@ FIGURES = {}
 
 @pytest.fixture(scope="session")
 def kws_fetched():
-    from transferkit.common.weights import named_weights
+    from transferkit.common.model.weights import named_weights
 
     return named_weights("kws_mobilenetv2").fetch()
 
 
 @pytest.fixture(scope="session")
 def digit_splits(espeak):
-    from transferkit.common.assets import cache_dir
-    from transferkit.common.splits import split_examples
+    from transferkit.common.data.assets import cache_dir
+    from transferkit.common.data.splits import split_examples
     from transferkit.speech.data import read_audio_source
     from transferkit.speech.speak import DIGITS, default_voices, speak_dataset
 
@@ -43,7 +43,7 @@ def _config(backbone, weights, seed=0):
 
 @pytest.fixture(scope="session")
 def frozen_kws_run(kws_fetched, digit_splits, session_tmp):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     return train_run(_config("kws_mobilenetv2", "kws_mobilenetv2"),
                      session_tmp / "runs" / "kws_digits", splits=digit_splits, verbose=0)
@@ -56,8 +56,8 @@ def _report(key, value):
 
 def test_original_kws_classifier_on_espeak_words(kws_fetched, espeak, session_tmp):
     from transferkit.speech.data import read_audio_source
-    from transferkit.speech.kws_mobilenetv2 import CONTRACT, kws_classifier
-    from transferkit.speech.kws_weights import CLASSES
+    from transferkit.speech.kws.backbone import CONTRACT, kws_classifier
+    from transferkit.speech.kws.weights import CLASSES
     from transferkit.speech.pipeline import decode_clips
     from transferkit.speech.speak import KWS_WORDS, default_voices, speak_dataset
 
@@ -79,7 +79,7 @@ def test_frozen_kws_head_on_unseen_voices(frozen_kws_run, digit_splits):
 
 @pytest.fixture(scope="session")
 def random_init_runs(digit_splits, session_tmp):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     return [train_run(_config("kws_mobilenetv2", None, seed),
                       session_tmp / "runs" / f"kws_random_{seed}", splits=digit_splits,
@@ -88,7 +88,7 @@ def random_init_runs(digit_splits, session_tmp):
 
 @pytest.fixture(scope="session")
 def frontend_run(digit_splits, session_tmp):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     return train_run(_config("kws_frontend", None), session_tmp / "runs" / "frontend",
                      splits=digit_splits, verbose=0)
@@ -120,7 +120,7 @@ def test_frontend_features_alone(frontend_run, digit_splits):
 
 
 def _accuracy_on(run_dir, spoken) -> float:
-    from transferkit.common.rundir import load
+    from transferkit.common.output.rundir import load
 
     run = load(run_dir)  # also checks the exported SavedModel reloads
     predicted = [label for label, _ in run.classify(spoken.items)]
@@ -151,7 +151,7 @@ def test_cross_synthesiser_festival(frozen_kws_run, random_init_runs, frontend_r
 
 
 def test_crepe_tiny_reads_440_hz():
-    from transferkit.common.weights import named_weights
+    from transferkit.common.model.weights import named_weights
     from transferkit.speech.crepe_tiny import crepe_pitch_model, pitch_hz
 
     model = crepe_pitch_model()

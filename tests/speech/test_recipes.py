@@ -1,7 +1,7 @@
 """The speech recipes: audio-events on a local YAMNet-style model, spoken-words quick."""
 import pytest
 
-from transferkit.common.weights import WeightsUnavailableError
+from transferkit.common.model.weights import WeightsUnavailableError
 from transferkit.common.recipe_registry import get_recipe
 
 

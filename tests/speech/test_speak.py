@@ -1,7 +1,7 @@
 """espeak-ng/Festival word synthesis, voice-grouped index, voice-disjoint splits, CLI verb."""
 import pytest
 
-from transferkit.common.splits import split_examples
+from transferkit.common.data.splits import split_examples
 from transferkit.speech.data import read_audio_source
 from transferkit.speech.speak import Voice, default_voices, festival_voices, speak_dataset
 
@@ -41,7 +41,7 @@ def test_festival(festival, tmp_path):
 
 
 def test_cli_speak(espeak, tmp_path, capsys):
-    from transferkit.common.cli import main
+    from transferkit.common.cli.parser import main
 
     assert main(["data", "speak", "--words", "up", "go", "--voices", "2",
                  "--out", str(tmp_path / "w")]) == 0

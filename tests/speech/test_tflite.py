@@ -6,8 +6,8 @@ from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, R
 
 
 def test_microfrontend_run_names_the_op_and_the_savedmodel(synthetic_sounds, session_tmp):
-    from transferkit.common.tflite import export_tflite
-    from transferkit.common.trainer import train_run
+    from transferkit.common.output.tflite import export_tflite
+    from transferkit.common.train.trainer import train_run
 
     config = RunConfig(
         domain="speech", backbone=BackboneConfig("kws_frontend", None),
@@ -25,8 +25,8 @@ def test_microfrontend_run_names_the_op_and_the_savedmodel(synthetic_sounds, ses
 def test_logmel_cnn_run_converts_and_agrees(synthetic_sounds, session_tmp):
     # The log-mel front end (tf.signal STFT + mel matrix) is inside the model: the TFLite
     # file takes waveforms, like the SavedModel.
-    from transferkit.common.tflite import export_tflite
-    from transferkit.common.trainer import train_run
+    from transferkit.common.output.tflite import export_tflite
+    from transferkit.common.train.trainer import train_run
 
     config = RunConfig(
         domain="speech", backbone=BackboneConfig("logmel_cnn", None, {"widths": "8,16"}),

@@ -15,7 +15,7 @@ MARGIN = 0.4
 @pytest.fixture(scope="session")
 def sounds_run(synthetic_sounds, session_tmp):
     """``logmel_cnn`` trained from scratch: phase 1 head, then every layer (phase 2)."""
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     config = RunConfig(
         domain="speech", backbone=BackboneConfig("logmel_cnn", None, {"widths": "8,16,32"}),
@@ -37,7 +37,7 @@ def test_learns_tones_noise_chirps(sounds_run):
 def test_run_reloads_and_classifies_long_clips(sounds_run, synthetic_sounds, tmp_path):
     import soundfile as sf
 
-    from transferkit.common.rundir import load
+    from transferkit.common.output.rundir import load
 
     run = load(sounds_run.run_dir)
     assert set(run.labels) == {"chirp", "noise", "tone"}
@@ -53,7 +53,7 @@ def test_run_reloads_and_classifies_long_clips(sounds_run, synthetic_sounds, tmp
 
 def test_own_model_transfer(sounds_run, synthetic_sounds, session_tmp):
     """The trained run directory is the weights of a new, frozen logmel_cnn backbone."""
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     config = RunConfig(
         domain="speech",

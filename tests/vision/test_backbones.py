@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from transferkit.common.registry import create_backbone, get_backbone_spec, list_backbones
+from transferkit.common.model.registry import create_backbone, get_backbone_spec, list_backbones
 from transferkit.common.testing import check_backbone
 
 # Smallest sizes each architecture accepts, to keep the suite fast.
@@ -33,7 +33,7 @@ def test_flatten_pooling_gives_flat_map():
 @pytest.mark.offline_error_path
 def test_offline_imagenet_gives_clear_error(tmp_path, monkeypatch):
     """The real download path, blocked by the network guard, ends in the toolkit's error."""
-    from transferkit.common.weights import WeightsUnavailableError
+    from transferkit.common.model.weights import WeightsUnavailableError
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty Keras cache: must download
     with pytest.raises(WeightsUnavailableError,
@@ -47,7 +47,7 @@ def test_offline_imagenet_gives_clear_error(tmp_path, monkeypatch):
 def test_imagenet_download_goes_under_keras_home(tmp_path, monkeypatch,
                                                  keras_download_offline):
     """tf_keras applications ignore KERAS_HOME; the toolkit passes it as cache_dir."""
-    from transferkit.common.weights import WeightsUnavailableError
+    from transferkit.common.model.weights import WeightsUnavailableError
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     with pytest.raises(WeightsUnavailableError, match="URL fetch failure on https://"):
@@ -61,7 +61,7 @@ def test_imagenet_download_goes_under_keras_home(tmp_path, monkeypatch,
 
 
 def test_missing_local_weights_file_is_named(tmp_path):
-    from transferkit.common.weights import WeightsUnavailableError
+    from transferkit.common.model.weights import WeightsUnavailableError
 
     with pytest.raises(WeightsUnavailableError, match="nope.h5"):
         create_backbone("mobilenet_v2", weights=str(tmp_path / "nope.h5"), size=32)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from transferkit.common.contracts import ImageContract
-from transferkit.common.domain import ReadOptions
-from transferkit.common.splits import split_examples
+from transferkit.common.model.contracts import ImageContract
+from transferkit.common.data.domain import ReadOptions
+from transferkit.common.data.splits import split_examples
 from transferkit.vision.data import load_image, make_image_dataset, read_image_source
 
 RGB16 = ImageContract(size=16, scaling="unit")

@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import pytest
 
-from transferkit.common.assets import AssetError
+from transferkit.common.data.assets import AssetError
 from transferkit.vision import fashion_mnist as fm
 
 

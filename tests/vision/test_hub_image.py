@@ -5,9 +5,9 @@ import pytest
 import transferkit
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
-from transferkit.common.registry import create_backbone
+from transferkit.common.model.registry import create_backbone
 from transferkit.common.testing import check_backbone
-from transferkit.common.weights import WeightsUnavailableError
+from transferkit.common.model.weights import WeightsUnavailableError
 
 SIZE = 32
 
@@ -36,7 +36,7 @@ def hub_run(hub_feature_vector, colour_dir, tmp_path_factory):
         train=TrainConfig(epochs=40, learning_rate=3e-2, batch_size=16,
                           early_stopping_patience=0),
         data=DataConfig(train=str(colour_dir), validation_split=0.2, test_split=0.2))
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     return train_run(config, tmp_path_factory.mktemp("hub_run"), verbose=0)
 

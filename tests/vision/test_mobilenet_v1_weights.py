@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from transferkit.common.keras import tf
-from transferkit.vision import mobilenet_v1_weights as mv1
+from transferkit.vision.mobilenet_v1 import weights as mv1
 
 SIZE = 64  # a multiple of 32, so every stride-2 input is even (SAME == Keras' padding)
 
@@ -90,7 +90,7 @@ def test_convert_graph_rejects_other_graphs(tmp_path):
 
 
 def test_weights_are_registered():
-    from transferkit.common.weights import NAMED_WEIGHTS
+    from transferkit.common.model.weights import NAMED_WEIGHTS
 
     entry = NAMED_WEIGHTS.entries["mobilenet_v1_imagenet"]
     assert entry.backbone == "mobilenet_v1"

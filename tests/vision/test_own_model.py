@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 import transferkit
-from transferkit.common.cli import main
+from transferkit.common.cli.parser import main
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
 from transferkit.common.keras import keras
-from transferkit.common.registry import create_backbone
-from transferkit.common.trainer import train_run
-from transferkit.common.weights import WeightsUnavailableError
+from transferkit.common.model.registry import create_backbone
+from transferkit.common.train.trainer import train_run
+from transferkit.common.model.weights import WeightsUnavailableError
 
 OPTIONS = {"size": 28, "channels": 1}
 CHANCE = 0.25  # four balanced classes

@@ -7,16 +7,17 @@ import textwrap
 import numpy as np
 import pytest
 
-from transferkit.common import plugins, registry
+from transferkit.common import plugins
+from transferkit.common.model import registry
 
 PLUGIN = "tkplugin_tiny"
 BACKBONE = "tiny_plugin_cnn"
 
 PLUGIN_SOURCE = '''
 """A tiny plugin: registers one vision backbone when its entry point is called."""
-from transferkit.common.contracts import ImageContract
+from transferkit.common.model.contracts import ImageContract
 from transferkit.common.keras import keras
-from transferkit.common.registry import register_backbone
+from transferkit.common.model.registry import register_backbone
 
 
 def register():
@@ -92,7 +93,7 @@ def test_plugin_backbone_passes_the_standard_checks(installed_plugin):
 
 
 def test_cli_lists_the_plugin_backbone(installed_plugin, capsys):
-    from transferkit.common.cli import main
+    from transferkit.common.cli.parser import main
 
     if BACKBONE not in registry._REGISTRY:
         plugins.load_plugins(force=True)

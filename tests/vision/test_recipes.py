@@ -2,7 +2,7 @@
 import json
 
 import transferkit
-from transferkit.common.cli import main
+from transferkit.common.cli.parser import main
 
 
 def test_vgg16_softmax_quick_offline_falls_back_loudly(colour_dir, tmp_path, capsys,

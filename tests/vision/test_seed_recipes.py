@@ -5,7 +5,7 @@ import json
 import pytest
 
 import transferkit
-from transferkit.common.cli import main
+from transferkit.common.cli.parser import main
 from transferkit.common.testing import assert_beats_baseline
 from tests.common.conftest import write_folders
 from tests.vision.conftest import COLOURS, colour_image

@@ -1,0 +1,178 @@
+"""Handlers behind the ``transferkit`` verbs; each takes the parsed args, returns an exit code."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from pathlib import Path
+
+from transferkit.common.cli.options import overrides_from_args, parse_key_values
+from transferkit.common.config import BackboneConfig, RunConfig, from_dict, load_config
+
+
+def _read_config_file(path: str) -> RunConfig:
+    text = Path(path).read_text()
+    if path.endswith((".yaml", ".yml")):
+        import yaml
+
+        return from_dict(yaml.safe_load(text) or {})
+    return from_dict(json.loads(text))
+
+
+def config_from_args(args) -> RunConfig:
+    """The run config: --config file (or the run's own on --resume), then flags."""
+    previous = Path(args.out) / "config.json"
+    if args.config:
+        base = _read_config_file(args.config)
+    elif args.resume and previous.exists():
+        base = load_config(previous)
+    else:
+        base = RunConfig()
+    bb = base.backbone
+    weights = args.weights if args.weights is not None else bb.weights
+    backbone = BackboneConfig(
+        name=args.backbone or bb.name, weights=weights,
+        options={**bb.options, **parse_key_values(args.option)})
+    data = dataclasses.replace(base.data, **overrides_from_args(args, "data"))
+    if args.data:
+        data = dataclasses.replace(data, train=args.data)
+    return dataclasses.replace(
+        base, domain=args.domain or base.domain, backbone=backbone, data=data,
+        train=dataclasses.replace(base.train, **overrides_from_args(args, "train")),
+        head=dataclasses.replace(base.head, **overrides_from_args(args, "head")))
+
+
+def cmd_train(args) -> int:
+    from transferkit.common.train.trainer import train_run
+
+    config = config_from_args(args)
+    if not config.data.train:
+        raise ValueError("train: --data is required")
+    result = train_run(config, args.out, resume=args.resume)
+    print(f"run written to {result.run_dir}")
+    _print_summary(result.metrics)
+    return 0
+
+
+def _print_summary(metrics: dict) -> None:
+    from transferkit.common.output.evaluate import headline
+
+    for split in ("validation", "test"):
+        if split in metrics:
+            print(f"{split:>10}: {headline(metrics[split])}")
+
+
+def cmd_evaluate(args) -> int:
+    from transferkit.common.data.read import read, read_options
+    from transferkit.common.data.domain import get_domain
+    from transferkit.common.output.evaluate import evaluate_predictions, headline
+    from transferkit.common.io import atomic_write_text
+    from transferkit.common.output.rundir import load
+
+    run = load(args.run_dir)
+    examples = read(get_domain(run.config.domain), args.data, read_options(run.config), "eval")
+    outputs = run.predict(examples.items, batch_size=args.batch_size)
+    metrics = evaluate_predictions(run.codec, run.codec.encode(examples.labels), outputs)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(Path(args.data).resolve()).strip("/"))[-80:]
+    out = Path(args.run_dir) / "evaluations" / f"{slug}.json"
+    atomic_write_text(out, json.dumps({"data": str(args.data), **metrics}, indent=2))
+    print(f"{len(examples)} examples: {headline(metrics)}")
+    for name, row in metrics.get("per_class", {}).items():
+        print(f"  {name:>20}  P={row['precision']:.3f} R={row['recall']:.3f} "
+              f"F1={row['f1']:.3f} n={row['support']}")
+    print(f"written to {out}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from transferkit.common.data.domain import get_domain
+    from transferkit.common.output.rundir import load
+
+    run = load(args.run_dir)
+    items = get_domain(run.config.domain).read_inputs(args.inputs)
+    for item, (label, score) in zip(items, run.classify(items, batch_size=args.batch_size)):
+        if args.json:
+            print(json.dumps({"input": str(item), "label": label, "score": score}))
+        else:
+            print(f"{item}\t{label}" + (f"\t{score:.4f}" if score is not None else ""))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from transferkit.common.data.domain import get_domain
+    from transferkit.common.output.export import export_model
+    from transferkit.common.output.rundir import load
+
+    run = load(args.run_dir)
+    model = run.keras_model()
+    domain = get_domain(run.config.domain)
+    serving = domain.serving_model(model, run.contract) if domain.serving_model else None
+    for key, value in export_model(model, run.run_dir, serving).items():
+        print(f"{key}: {value}")
+    if args.tflite:
+        from transferkit.common.output.tflite import export_tflite
+
+        path, diff = export_tflite(run.run_dir, args.quantize)
+        check = "not checked (needs the Flex delegate)" if math.isnan(diff) else \
+            f"max |TFLite - SavedModel| on a random input: {diff:.2e}"
+        print(f"tflite: {path} ({check})")
+    return 0
+
+
+def cmd_backbones(args) -> int:
+    from transferkit.common.model.registry import get_backbone_spec, list_backbones
+
+    for name in list_backbones(args.domain):
+        spec = get_backbone_spec(name)
+        sources = ", ".join(spec.source_names) or "(given as --weights)"
+        print(f"{name:<22} {spec.domain:<7} weights: {sources:<34} {spec.description}")
+    return 0
+
+
+def cmd_weights(args) -> int:
+    from transferkit.common.model.weights import named_weights
+
+    entries = named_weights()
+    if args.action == "list":
+        for name, entry in sorted(entries.items()):
+            path = entry.cached()
+            print(f"{name:<24} backbone {entry.backbone:<16} "
+                  f"{'cached at ' + str(path) if path else 'not fetched'}  [{entry.licence}]")
+        return 0
+    for name in args.names or sorted(entries):
+        if name not in entries:
+            raise KeyError(f"unknown weights {name!r}; known: {', '.join(sorted(entries))}")
+        print(f"{name}: {entries[name].fetch()}")
+    return 0
+
+
+def cmd_recipe(args) -> int:
+    from transferkit.common.recipe_registry import get_recipe, list_recipes
+
+    if not args.name:
+        for name, recipe in list_recipes().items():
+            print(f"{name:<26} {recipe.domain:<7} {recipe.summary}")
+        return 0
+    recipe = get_recipe(args.name)
+    out = Path(args.out or f"runs/{args.name}")
+    result = recipe.run(out, quick=args.quick, **parse_key_values(args.option))
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def cmd_data(args) -> int:
+    import argparse
+
+    from transferkit.common.data.datasets import get_dataset, list_datasets
+
+    if not args.dataset:
+        for name, dataset in list_datasets().items():
+            print(f"{name:<16} {dataset.domain:<7} {dataset.summary}")
+        return 0
+    dataset = get_dataset(args.dataset)
+    parser = argparse.ArgumentParser(prog=f"transferkit data {dataset.name}",
+                                     description=dataset.description or dataset.summary)
+    dataset.add_arguments(parser)
+    print(dataset.write(parser.parse_args(args.dataset_args)))
+    return 0

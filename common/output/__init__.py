@@ -1,0 +1,1 @@
+"""Out: evaluation metrics, SavedModel / .keras / TFLite export, and reloading a run directory."""

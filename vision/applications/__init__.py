@@ -1,0 +1,1 @@
+"""tf_keras.applications CNNs (one file per family) and their shared builder."""

