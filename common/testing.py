@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from transferkit.common.model.backbone import Backbone
+from transferkit.common.model.registry import Backbone
 from transferkit.common.config import HeadConfig
 from transferkit.common.model.freezing import all_trainable
 from transferkit.common.model.heads import build_head, join, loss_and_metrics
@@ -24,7 +24,7 @@ def check_backbone(build: Callable[[], Backbone], inputs, atol: float = 1e-4) ->
 
     Args:
         build: Builds the backbone with random weights (called twice): a
-            :class:`~transferkit.common.model.backbone.Backbone` or a tf_keras model.
+            :class:`~transferkit.common.model.registry.Backbone` or a tf_keras model.
         inputs: A small batch of model inputs (array or dict of arrays).
     """
     backbone = _model(build())

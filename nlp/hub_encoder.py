@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from transferkit.common.model.backbone import Backbone
+from transferkit.common.model.registry import Backbone
 from transferkit.common.model.contracts import TextContract
 from transferkit.common.model.hub import hub_keras_layer
 from transferkit.common.keras import keras, tf

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from transferkit.common.data.assets import PackageAsset, cached_asset, fetch_asset
-from transferkit.common.model.backbone import Backbone
+from transferkit.common.model.registry import Backbone
 from transferkit.common.model.contracts import AudioContract
 from transferkit.common.keras import keras, tf
 from transferkit.common.model.registry import register_backbone

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from transferkit.common.model.backbone import Backbone, _leaves, weighted_leaves
+from transferkit.common.model.registry import Backbone, _leaves, weighted_leaves
 from transferkit.common.keras import keras
 
 _NORM_TYPES = (keras.layers.BatchNormalization,)

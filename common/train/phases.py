@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.common.train import callbacks as cb
-from transferkit.common.model.backbone import Backbone
+from transferkit.common.model.registry import Backbone
 from transferkit.common.config import RunConfig
 from transferkit.common.data.domain import Domain
 from transferkit.common.train.features import choose_mode, extract_features, fingerprint

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.common.train import phases
-from transferkit.common.model.backbone import Backbone, as_backbone
+from transferkit.common.model.registry import Backbone, as_backbone
 from transferkit.common.config import RunConfig, save_config
 from transferkit.common.model.contracts import contract_to_dict
 from transferkit.common.data.read import load_splits
@@ -86,7 +86,7 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
         config: The run's configuration; saved as ``config.json``.
         out_dir: Run directory; created if needed.
         splits: Pre-split examples; else read and split from ``config.data``.
-        backbone: A :class:`~transferkit.common.model.backbone.Backbone` (from ``create_backbone``
+        backbone: A :class:`~transferkit.common.model.registry.Backbone` (from ``create_backbone``
             or ``as_backbone(model, contract)``); else built from ``config.backbone``.
         verbose: Keras verbosity; default 1 on a terminal, 2 otherwise.
         resume: Continue an interrupted run in ``out_dir`` from its checkpoints.

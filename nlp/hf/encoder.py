@@ -5,7 +5,7 @@ functional tf_keras model: dict of int32 ``input_word_ids``/``input_mask``/``inp
 ``[batch, seq]`` -> pooled float32 ``[batch, hidden]``. Pooling is ``"mean"`` (masked mean),
 ``"cls"`` (first token) or ``"pooler"`` (the model's ``pooler_output``).
 
-For "unfreeze the top N" the :class:`~transferkit.common.model.backbone.Backbone` lists its units
+For "unfreeze the top N" the :class:`~transferkit.common.model.registry.Backbone` lists its units
 bottom to top in ``blocks`` (read by :func:`transferkit.common.model.freezing.unfreeze`): the
 embeddings, each transformer block, and the pooler when it is used. :func:`encoder_layers`
 returns just the transformer blocks.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
-from transferkit.common.model.backbone import Backbone
+from transferkit.common.model.registry import Backbone
 from transferkit.common.model.contracts import TextContract
 from transferkit.common.keras import keras, tf
 from transferkit.common.model.registry import register_backbone

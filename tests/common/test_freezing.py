@@ -90,7 +90,7 @@ def test_nested_backbone_unfreezes_through_the_inner_model(model):
 
 def test_builder_blocks_override_the_leaves(model):
     """Top N counts the builder's units (here the convs), not every weighted leaf."""
-    from transferkit.common.model.backbone import Backbone
+    from transferkit.common.model.registry import Backbone
 
     backbone = Backbone(model, blocks=tuple(model.get_layer(n) for n in ("conv1", "conv2", "conv3")))
     freeze(backbone)
