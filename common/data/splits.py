@@ -1,7 +1,13 @@
-"""Seeded, stratified (or group-aware) train/validation/test splits."""
+"""Seeded, stratified (or group-aware) train/validation/test splits, and stratified subsets.
+
+The one home of stratified sampling: :func:`split_examples` (splits), :func:`stratified_indices`
+(``n`` examples overall, class proportions kept: ``--limit``, the tweets subset) and
+:func:`per_class_indices` (exactly ``k`` of every class: the Fashion-MNIST folders).
+"""
 from __future__ import annotations
 
-from collections import Counter
+import random
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +49,61 @@ def _stratified_order(labels, seed: int) -> list[int]:
     return [i for _, _, i in sorted(ranked)]
 
 
+def stratified_indices(labels, n: int, seed: int = 0) -> list[int]:
+    """Indices of ``n`` examples with the class proportions kept, in a seeded random order.
+
+    Every class keeps at least one example. All indices when ``n`` is 0 or too large.
+
+    Example:
+        >>> sorted(stratified_indices(["a", "a", "a", "b"], 2))
+        [0, 3]
+    """
+    if not n or n >= len(labels):
+        return list(range(len(labels)))
+    by_label = defaultdict(list)
+    for i, label in enumerate(labels):
+        by_label[label].append(i)
+    rng = random.Random(seed)
+    picked = []
+    for label in sorted(by_label, key=str):
+        group = by_label[label]
+        rng.shuffle(group)
+        picked += group[: max(1, round(n * len(group) / len(labels)))]
+    rng.shuffle(picked)
+    return picked[:n]
+
+
+def per_class_indices(labels, per_class: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of exactly ``per_class`` random examples of every class (all: None).
+
+    Raises:
+        ValueError: a class has fewer than ``per_class`` examples.
+
+    Example:
+        >>> per_class_indices(np.array([0, 1, 0, 1, 0]), 1, seed=0).size
+        2
+    """
+    labels = np.asarray(labels)
+    if per_class is None:
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    picked = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        if per_class > members.size:
+            raise ValueError(f"class {label} has {members.size} examples, asked for {per_class}")
+        picked.append(rng.choice(members, size=per_class, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
 def limit_examples(examples: Examples, limit: int, seed: int = 0) -> Examples:
     """At most ``limit`` examples, stratified by class where labels are class names."""
     if not limit or limit >= len(examples):
         return examples
-    return examples.subset(sorted(_stratified_order(examples.labels, seed)[:limit]))
+    if _stratify_key(examples.labels) is None:  # multi-label, regression: a random subset
+        return examples.subset(sorted(np.random.default_rng(seed).permutation(
+            len(examples))[:limit].tolist()))
+    return examples.subset(sorted(stratified_indices(examples.labels, limit, seed)))
 
 
 def split_examples(examples: Examples, validation: float = 0.1, test: float = 0.1,

@@ -118,3 +118,17 @@ def test_multilabel_and_regression_metrics_by_hand():
     reg = evaluate_predictions(LabelCodec("regression", ("value",)), np.array([1.0, 3.0]),
                                np.array([[2.0], [3.0]]))
     assert reg["mae"] == 0.5 and reg["mse"] == 0.5 and reg["r2"] == pytest.approx(0.5)
+
+
+def test_stratified_indices_keep_proportions_and_every_class():
+    from transferkit.common.data.splits import stratified_indices
+
+    labels = ["a"] * 60 + ["b"] * 30 + ["c"] * 10
+    picked = stratified_indices(labels, 20, seed=0)
+    assert len(picked) == len(set(picked)) == 20
+    counts = {c: sum(labels[i] == c for i in picked) for c in "abc"}
+    assert counts == {"a": 12, "b": 6, "c": 2}
+    assert picked == stratified_indices(labels, 20, seed=0) != stratified_indices(labels, 20, 1)
+    rare = ["a"] * 99 + ["b"]
+    assert {rare[i] for i in stratified_indices(rare, 5)} == {"a", "b"}  # b kept
+    assert stratified_indices(labels, 0) == list(range(100))

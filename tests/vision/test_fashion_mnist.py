@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from transferkit.common.data.assets import AssetError
+from transferkit.common.data.splits import per_class_indices
 from transferkit.vision import fashion_mnist as fm
 
 
@@ -45,12 +46,12 @@ def test_store_refuses_a_hash_mismatch(tmp_path, monkeypatch):
 
 def test_stratified_subset_is_balanced_and_seeded():
     labels = np.repeat(np.arange(10), 7)
-    picked = fm.stratified_subset(labels, 3, seed=1)
+    picked = per_class_indices(labels, 3, seed=1)
     assert np.bincount(labels[picked]).tolist() == [3] * 10
-    np.testing.assert_array_equal(picked, fm.stratified_subset(labels, 3, seed=1))
-    assert fm.stratified_subset(labels, None).size == 70
+    np.testing.assert_array_equal(picked, per_class_indices(labels, 3, seed=1))
+    assert per_class_indices(labels, None).size == 70
     with pytest.raises(ValueError):
-        fm.stratified_subset(labels, 8)
+        per_class_indices(labels, 8)
 
 
 @pytest.fixture

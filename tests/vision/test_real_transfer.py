@@ -35,18 +35,18 @@ def _write(root, images, labels, index):
 @pytest.fixture(scope="module")
 def fmnist_splits(tmp_path_factory):
     """Train/validation from the training split (disjoint), test from the test split."""
-    from transferkit.common.data.splits import Splits
+    from transferkit.common.data.splits import Splits, per_class_indices
     from transferkit.vision import fashion_mnist as fm
     from transferkit.vision.data import read_image_source
 
     root = tmp_path_factory.mktemp("fashion_mnist")
     images, labels = fm.load_fashion_mnist("train", quiet=True)  # apt-get download if needed
-    picked = fm.stratified_subset(labels, TRAIN_PER_CLASS + VAL_PER_CLASS, seed=0)
+    picked = per_class_indices(labels, TRAIN_PER_CLASS + VAL_PER_CLASS, seed=0)
     by_class = {c: picked[labels[picked] == c] for c in range(10)}
     train = np.concatenate([ix[:TRAIN_PER_CLASS] for ix in by_class.values()])
     val = np.concatenate([ix[TRAIN_PER_CLASS:] for ix in by_class.values()])
     test_images, test_labels = fm.load_fashion_mnist("test", quiet=True)
-    test = fm.stratified_subset(test_labels, TEST_PER_CLASS, seed=0)
+    test = per_class_indices(test_labels, TEST_PER_CLASS, seed=0)
     return Splits(
         train=read_image_source(_write(root / "train", images, labels, train)),
         validation=read_image_source(_write(root / "val", images, labels, val)),
