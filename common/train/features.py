@@ -107,16 +107,30 @@ _TRACED = weakref.WeakKeyDictionary()  # backbone -> its traced call, made once
 
 
 class _OwnRetracingNotice(logging.Filter):
-    """Drops TF's "calls triggered tf.function retracing" notice about ``_predict_fn``.
+    """Drops TF's "calls triggered tf.function retracing" notice about transferkit's own calls.
 
     TF counts traces per Python code object, so a recipe that extracts features with several
     backbones (pretrained, random init, frontend only) looks like a loop re-creating one
-    function, although each backbone is traced once or twice by design.
+    function, although each backbone is traced once or twice by design. Likewise the head
+    fitters build and compile a fresh small head per candidate (a C, a dropout rate), and
+    Keras makes new ``predict_function`` / ``train_function`` objects for each: by design,
+    not a loop of the user's.
     """
+
+    SOURCES = ("_predict_fn", "make_predict_function", "make_train_function")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not ("triggered tf.function retracing" in message and "_predict_fn" in message)
+        return not ("triggered tf.function retracing" in message
+                    and any(source in message for source in self.SOURCES))
+
+
+def quiet_own_retracing_notices() -> None:
+    """Install :class:`_OwnRetracingNotice` on TF's logger (once)."""
+    from transferkit.common.keras import tf
+
+    if not any(isinstance(f, _OwnRetracingNotice) for f in tf.get_logger().filters):
+        tf.get_logger().addFilter(_OwnRetracingNotice())
 
 
 def _predict_fn(backbone):
@@ -129,8 +143,7 @@ def _predict_fn(backbone):
     if call is None:
         from transferkit.common.keras import tf
 
-        if not any(isinstance(f, _OwnRetracingNotice) for f in tf.get_logger().filters):
-            tf.get_logger().addFilter(_OwnRetracingNotice())
+        quiet_own_retracing_notices()
         model = weakref.ref(backbone)  # the cache must not keep the backbone alive
         call = tf.function(lambda x: model()(x, training=False), reduce_retracing=True)
         _TRACED[backbone] = call

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.common.train import phases
+from transferkit.common.train.features import quiet_own_retracing_notices
 from transferkit.common.model.registry import Backbone, as_backbone
 from transferkit.common.config import RunConfig, save_config
 from transferkit.common.model.contracts import contract_to_dict
@@ -122,6 +123,7 @@ def prepare(config: RunConfig, out_dir, *, splits=None, backbone=None, verbose=N
     """Seed, read and split the data, fit the labels, build the backbone, write the run's
     config, labels and contract: everything the phases read."""
     set_global_seed(config.train.seed)
+    quiet_own_retracing_notices()  # the head fitters' per-candidate predict functions
     run_dir = Path(out_dir)
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     config = dataclasses.replace(config, domain=_resolve_domain(config, backbone))

@@ -230,3 +230,27 @@ def test_several_backbones_do_not_set_off_the_retracing_notice():
     finally:
         tf.get_logger().removeHandler(handler)
     assert not [m for m in seen if "retracing" in m]
+
+
+def test_the_head_fitters_fresh_keras_functions_are_quiet_too():
+    # The head fitters compile a fresh head per candidate; Keras makes new predict/train
+    # functions for each, and TF then logs "N out of the last M calls to <function
+    # Model.make_predict_function.<locals>.predict_function ...> triggered tf.function
+    # retracing" (seen in the demo). The filter drops exactly those notices.
+    import logging
+
+    def record(message):
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, message, None, None)
+
+    notice = ("5 out of the last 7 calls to <function Model.make_{}_function.<locals>.{}_"
+              "function at 0x7f> triggered tf.function retracing. Tracing is expensive ...")
+    keep = features._OwnRetracingNotice().filter
+    assert not keep(record(notice.format("predict", "predict")))
+    assert not keep(record(notice.format("train", "train")))
+    assert keep(record(notice.replace("Model.make_{}_function.<locals>.{}_function", "my_step")))
+    assert keep(record("an unrelated warning"))
+    features.quiet_own_retracing_notices()
+    features.quiet_own_retracing_notices()
+    from transferkit.common.keras import tf
+
+    assert sum(isinstance(f, features._OwnRetracingNotice) for f in tf.get_logger().filters) == 1
