@@ -94,7 +94,7 @@ def child(report: Path, argv: list[str]) -> int:
     timers.wrap(head_fit, "fit_cached_head", "head fit")
     timers.wrap(trainer, "_evaluate", "evaluate")
     timers.wrap(trainer, "export_model", "export")
-    timers.wrap(export, "_save_serving", "export SavedModel")
+    timers.wrap(export, "save_serving", "export SavedModel")
     timers.wrap(export, "_try_keras_file", "export .keras")
     rc = cli.main(argv)
     report.write_text(json.dumps({

@@ -16,6 +16,7 @@ from transferkit.common.model.registry import Backbone
 from transferkit.common.config import HeadConfig
 from transferkit.common.model.freezing import all_trainable
 from transferkit.common.model.heads import build_head, join, loss_and_metrics
+from transferkit.common.output.export import save_serving
 from transferkit.common.keras import keras, tf
 
 
@@ -47,8 +48,8 @@ def check_backbone(build: Callable[[], Backbone], inputs, atol: float = 1e-4) ->
                                          HeadConfig(units=(8,)), 2))
         fresh.load_weights(str(path))
         weights_diff = float(np.max(np.abs(fresh.predict(inputs, verbose=0) - before)))
-        plain = keras.Model(model.inputs, model.outputs)
-        plain.save(str(Path(tmp) / "sm"), save_format="tf", include_optimizer=False)
+        # The SavedModel as every run exports it: one serving signature, no layer traces.
+        save_serving(keras.Model(model.inputs, model.outputs), Path(tmp) / "sm")
         fn = tf.saved_model.load(str(Path(tmp) / "sm")).signatures["serving_default"]
         _, names = fn.structured_input_signature
         args = inputs if isinstance(inputs, dict) else {next(iter(names)): inputs}

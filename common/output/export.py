@@ -44,7 +44,7 @@ def export_model(model: keras.Model, run_dir: Path, serving: keras.Model | None 
     written["weights"] = WEIGHTS
     target = _saveable(serving if serving is not None else plain_model(model))
     with atomic_path(run_dir / SAVED_MODEL) as tmp:
-        _save_serving(target, tmp)
+        save_serving(target, tmp)
     written["saved_model"] = SAVED_MODEL
     written["keras"] = _try_keras_file(_saveable(plain_model(model)), run_dir / KERAS_FILE)
     return written
@@ -64,7 +64,7 @@ def serving_signature(model: keras.Model):
     return tf.function(serve).get_concrete_function(*specs)
 
 
-def _save_serving(model: keras.Model, path: Path) -> None:
+def save_serving(model: keras.Model, path: Path) -> None:
     """The SavedModel with one serving signature and no per-layer traces.
 
     Measured on a MobileNetV1 run: 0.8 s instead of 3.7 s (tf_keras otherwise traces every
