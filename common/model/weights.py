@@ -121,6 +121,12 @@ def named_weights(name: str | None = None) -> dict[str, NamedWeights] | NamedWei
     return NAMED_WEIGHTS.all() if name is None else NAMED_WEIGHTS.get(name)
 
 
+def fetch_command_for(backbone: str) -> str | None:
+    """The ``transferkit weights fetch`` command of ``backbone``'s first named set, if any."""
+    return next((w.fetch_command for w in named_weights().values() if w.backbone == backbone),
+                None)
+
+
 def is_handle(weights) -> bool:
     """``hf:ORG/NAME`` or a remote URL (TF-Hub, Kaggle, GCS): downloaded, not a local path."""
     text = str(weights)
@@ -155,8 +161,7 @@ def keras_cache_dir() -> Path:
 def keras_download_error(backbone: str, source: str, exc: Exception) -> WeightsUnavailableError:
     """The error raised when tf_keras' own weight download fails (offline, firewall)."""
     models = keras_cache_dir() / "models"
-    fetch_command = next((w.fetch_command for w in named_weights().values()
-                          if w.backbone == backbone), None)
+    fetch_command = fetch_command_for(backbone)
     tried = [f"{source!r} through Keras' download into {models} "
              f"({type(exc).__name__}: {str(exc)[:160]})"]
     hint = (f"Fix: go online once (the file is cached in {models}; set KERAS_HOME to use "
@@ -180,7 +185,7 @@ def resolve_weights(spec, request):
     """
     if request is None or (isinstance(request, str) and request.lower() == "none"):
         return None
-    sources = [as_source(s) for s in spec.weight_sources]
+    sources = list(spec.weight_sources)  # WeightSource values since registration
     if request == "default":
         if not sources:
             return None  # no pretrained weights registered: the builder says what it needs
@@ -194,12 +199,9 @@ def resolve_weights(spec, request):
 
 def _ad_hoc_source(backbone: str, sources: list, request: str) -> WeightSource:
     """A handle or named set the registration does not list (``hf:ORG/NAME``, a URL)."""
-    if request.startswith("hf:"):
-        return WeightSource(request, kind="hf", handle=request[3:])
-    if is_handle(request):
-        return WeightSource(request, kind="hub", handle=request)
-    if request in named_weights():
-        return WeightSource(request)
+    source = as_source(request)
+    if source.kind in ("hf", "hub") or (source.kind == "named" and request in named_weights()):
+        return source
     known = ", ".join(s.name for s in sources) or "none registered"
     raise WeightsUnavailableError(
         backbone, [f"source {request!r} (unknown; this backbone's sources: {known})"],

