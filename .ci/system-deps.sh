@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian programs that the speech domain synthesises its real data with:
-# espeak-ng (the spoken-words dataset) and festival (the cross-synthesiser test).
+# Installs the Debian programs the tests use: espeak-ng (the spoken-words dataset) and
+# festival (the cross-synthesiser test), which the speech domain synthesises its real data
+# with, and chromium, which loads a run's report.html headless and takes a screenshot.
 # Only what is missing is installed. Without apt (or root), or when the install fails:
 #   - locally it warns and carries on (exit 0), and the tests that need the programs skip;
 #   - under CI=true it prints what failed (the apt command, or why it could not run) and
@@ -11,6 +12,7 @@ command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 command -v text2wave >/dev/null 2>&1 || missing+=(festival)
 # festival speaks with this English diphone voice (a recommendation, not a dependency)
 [ -d /usr/share/festival/voices/english/kal_diphone ] || missing+=(festvox-kallpc16k)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 ci=false
@@ -22,7 +24,7 @@ give_up() {
     echo "system-deps: ERROR (CI=true): $1" >&2
     exit 1
   fi
-  echo "system-deps: $1; speech tests that need ${missing[*]} will skip" >&2
+  echo "system-deps: $1; tests that need ${missing[*]} will skip" >&2
   exit 0
 }
 
@@ -56,6 +58,7 @@ still=()
 command -v espeak-ng >/dev/null 2>&1 || still+=(espeak-ng)
 command -v text2wave >/dev/null 2>&1 || still+=(festival)
 [ -d /usr/share/festival/voices/english/kal_diphone ] || still+=(festvox-kallpc16k)
+command -v chromium >/dev/null 2>&1 || still+=(chromium)
 if [ ${#still[@]} -gt 0 ]; then
   give_up "'$install' exited 0 but ${still[*]} still missing"
 fi
