@@ -45,7 +45,7 @@ class HeadConfig:
     """The classification head: a dense stack then the output layer.
 
     Attributes:
-        units: Hidden Dense layer sizes, e.g. ``(128,)``.
+        units: Hidden Dense layer sizes, e.g. ``128`` or ``256,128`` (separated by commas).
         activation: Activation of the hidden layers.
         dropout: Dropout after each hidden layer (and before the output when no hidden).
         task: ``"multiclass"`` (softmax), ``"multilabel"`` (sigmoid) or ``"regression"``.

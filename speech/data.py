@@ -13,7 +13,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from transferkit.common.data.domain import Examples, ReadOptions
-from transferkit.common.data.files import input_files, labelled_files
+from transferkit.common.data.files import input_files, labelled_files, scanning
 from transferkit.speech.audio_io import AUDIO_EXTENSIONS, check_audio
 
 GROUP_COLUMNS = ("group", "voice", "speaker")
@@ -29,7 +29,8 @@ def read_audio_source(path, options: ReadOptions = ReadOptions()) -> Examples:
     """
     rows = labelled_files(path, options, "audio", GROUP_COLUMNS)
     with ThreadPoolExecutor(CHECK_THREADS) as pool:
-        reasons = list(pool.map(check_audio, [r[0] for r in rows]))
+        reasons = list(scanning(pool.map(check_audio, [r[0] for r in rows]),
+                                f"checking {path}", "clip", total=len(rows)))
     keep = [r for r, why in zip(rows, reasons) if not why]
     skipped = tuple((str(r[0]), why) for r, why in zip(rows, reasons) if why)
     has_groups = bool(rows) and all(r[2] is not None for r in rows)

@@ -24,6 +24,7 @@ from transferkit.common.keras import tf
 from transferkit.speech.audio_io import (fix_length, frame_windows, load_audio,
                                          read_audios, resample_audios)
 from transferkit.speech.features import features_fn
+from transferkit.speech.serving import takes_waveforms
 
 MEMORY_LIMIT_BYTES = 1 << 30  # decoded clips above this stream from disk
 _DECODED: "OrderedDict[tuple, np.ndarray]" = OrderedDict()  # reused across both phases
@@ -128,7 +129,8 @@ def make_audio_dataset(items, targets, contract: AudioContract,
 
 def predict_clips(model, items, contract: AudioContract, batch_size: int = 64) -> np.ndarray:
     """Per-clip outputs: long clips are framed into half-overlapping windows, and the
-    window outputs (probabilities) averaged per clip.
+    window outputs (probabilities) averaged per clip. ``model`` gets the contract's features,
+    or waveforms where it takes them (a serving model with the features inside).
 
     Example:
         >>> probs = predict_clips(model, ["long.wav"], contract)  # doctest: +SKIP
@@ -139,7 +141,7 @@ def predict_clips(model, items, contract: AudioContract, batch_size: int = 64) -
     if not per_clip:
         return np.zeros((0,))
     windows = np.concatenate(per_clip)
-    feats = features_fn(contract)
+    feats = None if takes_waveforms(model, contract) else features_fn(contract)
     parts = []
     for i in range(0, len(windows), batch_size):
         batch = tf.constant(windows[i:i + batch_size])

@@ -1,12 +1,15 @@
 """The vision domain: Keras-application CNNs, TF-Hub image models and your own model.
 
 Importing this package registers the ``"vision"`` domain and every backbone, named weight
-set and dataset in its modules (a new backbone is one new file here).
+set and dataset in its modules (a new backbone is one new file here). A run's SavedModel
+takes encoded image bytes (``serving_default``) or float images of any size
+(``serving_images``): :mod:`transferkit.vision.serving`.
 """
 from transferkit.common.data.domain import Domain, register_domain
 from transferkit.common.data.files import input_files
 from transferkit.common.plugins import import_submodules
 from transferkit.vision.data import IMAGE_EXTENSIONS, make_image_dataset, read_image_source
+from transferkit.vision.serving import predict_images, serving_model
 
 
 def read_image_inputs(args: list[str]) -> list[str]:
@@ -15,5 +18,6 @@ def read_image_inputs(args: list[str]) -> list[str]:
 
 
 register_domain(Domain(name="vision", read_source=read_image_source,
-                       make_dataset=make_image_dataset, read_inputs=read_image_inputs))
+                       make_dataset=make_image_dataset, read_inputs=read_image_inputs,
+                       serving_model=serving_model, predict=predict_images))
 import_submodules(__name__)

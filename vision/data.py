@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.common.data.domain import Examples, PipelineOptions, ReadOptions
-from transferkit.common.data.files import labelled_files
+from transferkit.common.data.files import labelled_files, scanning
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 CACHE_LIMIT_BYTES = 2 << 30  # decoded images are cached in memory below this
@@ -23,7 +23,7 @@ def read_image_source(path, options: ReadOptions = ReadOptions()) -> Examples:
     """
     pairs = labelled_files(path, options, "image")
     items, labels, skipped = [], [], []
-    for file, label, _ in pairs:
+    for file, label, _ in scanning(pairs, f"checking {path}", "image"):
         reason = _check_image(file)
         if reason:
             skipped.append((str(file), reason))

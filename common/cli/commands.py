@@ -1,13 +1,16 @@
 """Handlers behind the ``transferkit`` verbs; each takes the parsed args, returns an exit code."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
-import math
 import re
 from pathlib import Path
 
+from transferkit.common.cli.inspect import cmd_backbones, cmd_compare, cmd_report  # noqa: F401
 from transferkit.common.cli.options import overrides_from_args, parse_key_values
+from transferkit.common.cli.predict import cmd_predict  # noqa: F401
 from transferkit.common.config import BackboneConfig, RunConfig, from_dict, load_config
 
 
@@ -44,23 +47,29 @@ def config_from_args(args) -> RunConfig:
 
 
 def cmd_train(args) -> int:
+    from transferkit.common.cli.summary import summary, summary_text
     from transferkit.common.train.trainer import train_run
 
     config = config_from_args(args)
     if not config.data.train:
         raise ValueError("train: --data is required")
-    result = train_run(config, args.out, resume=args.resume)
-    print(f"run written to {result.run_dir}")
-    _print_summary(result.metrics)
+    quiet = args.quiet or args.json
+    with _quiet(quiet):
+        result = train_run(config, args.out, resume=args.resume, verbose=0 if quiet else None)
+    s = summary(result.run_dir, result.metrics)
+    print(json.dumps(s, indent=2) if args.json else summary_text(s))
     return 0
 
 
-def _print_summary(metrics: dict) -> None:
-    from transferkit.common.output.evaluate import headline
-
-    for split in ("validation", "test"):
-        if split in metrics:
-            print(f"{split:>10}: {headline(metrics[split])}")
+@contextlib.contextmanager
+def _quiet(on: bool):
+    """``--quiet``/``--json``: log lines and progress bars (stderr) are dropped; an error
+    still reaches the user, printed by ``main`` after this block."""
+    if not on:
+        yield
+        return
+    with contextlib.redirect_stderr(io.StringIO()):
+        yield
 
 
 def cmd_evaluate(args) -> int:
@@ -85,48 +94,16 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_predict(args) -> int:
-    from transferkit.common.data.domain import get_domain
-    from transferkit.common.output.rundir import load
-
-    run = load(args.run_dir)
-    items = get_domain(run.config.domain).read_inputs(args.inputs)
-    for item, (label, score) in zip(items, run.classify(items, batch_size=args.batch_size)):
-        if args.json:
-            print(json.dumps({"input": str(item), "label": label, "score": score}))
-        else:
-            print(f"{item}\t{label}" + (f"\t{score:.4f}" if score is not None else ""))
-    return 0
-
-
 def cmd_export(args) -> int:
-    from transferkit.common.data.domain import get_domain
-    from transferkit.common.output.export import export_model
-    from transferkit.common.output.rundir import load
+    from transferkit.common.output.export_run import export_run
 
-    run = load(args.run_dir)
-    model = run.keras_model()
-    domain = get_domain(run.config.domain)
-    serving = domain.serving_model(model, run.contract) if domain.serving_model else None
-    for key, value in export_model(model, run.run_dir, serving).items():
-        print(f"{key}: {value}")
-    if args.tflite:
-        from transferkit.common.output.tflite import export_tflite
-
-        path, diff = export_tflite(run.run_dir, args.quantize)
-        check = "not checked (needs the Flex delegate)" if math.isnan(diff) else \
-            f"max |TFLite - SavedModel| on a random input: {diff:.2e}"
-        print(f"tflite: {path} ({check})")
-    return 0
-
-
-def cmd_backbones(args) -> int:
-    from transferkit.common.model.registry import get_backbone_spec, list_backbones
-
-    for name in list_backbones(args.domain):
-        spec = get_backbone_spec(name)
-        sources = ", ".join(spec.source_names) or "(given as --weights)"
-        print(f"{name:<22} {spec.domain:<7} weights: {sources:<34} {spec.description}")
+    quantize = None if args.quantize == "none" else args.quantize
+    if quantize and args.format != "tflite":
+        raise ValueError(f"export: --quantize {quantize} applies to --format tflite only")
+    result = export_run(args.run_dir, args.format, quantize=quantize, out=args.out,
+                        min_agreement=args.min_agreement)
+    for line in result.lines():
+        print(line)
     return 0
 
 

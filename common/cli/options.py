@@ -51,7 +51,7 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls, group: str,
         kind = hints[f.name]
         parse = (_parse_bool if kind is bool else _parse_tuple if "tuple" in str(kind)
                  else int if kind is int else float if kind is float else str)
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        shown = (",".join(map(str, default)) or "none") if isinstance(default, tuple) else default
         # a bare boolean flag (``--refit``) means true; ``--refit false`` still works
         flag = dict(nargs="?", const=True) if kind is bool else {}
         section.add_argument(f"--{f.name.replace('_', '-')}", dest=f"{group}__{f.name}",

@@ -1,5 +1,5 @@
-"""The ``transferkit`` command line: train, evaluate, predict, export, backbones, weights,
-recipe, data.
+"""The ``transferkit`` command line: train, evaluate, predict, export, report, compare,
+backbones, weights, recipe, data.
 
 Training flags are generated from the config dataclasses (:mod:`cli_options`). Heavy
 imports (TensorFlow) happen inside the commands, so ``--help`` is instant.
@@ -16,7 +16,10 @@ EPILOG = """examples:
   transferkit train --data flowers/ --backbone mobilenet_v2 --epochs 5 --out runs/flowers
   transferkit train --data tweets.csv --domain text --backbone minilm_l6 --out runs/tweets
   transferkit evaluate runs/flowers --data flowers_test/
-  transferkit predict runs/flowers rose.jpg tulips/
+  transferkit predict runs/flowers rose.jpg tulips/ --top-k 3
+  transferkit report runs/flowers            # runs/flowers/report.html
+  transferkit compare runs/flowers runs/flowers-ft
+  transferkit export runs/flowers --format tflite --quantize int8
   transferkit weights fetch mobilenet_v1_imagenet
   transferkit recipe fashion-mnist-transfer --out runs/demo
 """
@@ -36,6 +39,9 @@ def _train_parser(sub) -> None:
                    help="backbone option or contract override, e.g. size=96 (repeatable)")
     p.add_argument("--config", help="start from a config.json / .yaml (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or log lines; "
+                   "only the summary (and errors)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_dataclass_args(p, TrainConfig, "train")
     add_dataclass_args(p, HeadConfig, "head")
     add_dataclass_args(p, DataConfig, "data", skip={"train"})
@@ -52,18 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--data", required=True, help="labelled data in the run's domain format")
     p.add_argument("--batch-size", type=int, default=64)
-    p = sub.add_parser("predict", help="predict with a run on files or texts")
+    _predict_parser(sub)
+    _export_parser(sub)
+    p = sub.add_parser("report", help="(re)write a run's report.html and its plots")
     p.add_argument("run_dir")
-    p.add_argument("inputs", nargs="+", help="image/audio files or folders; texts for text runs "
-                   "(@file.txt reads one text per line)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--json", action="store_true", help="print JSON lines")
-    p = sub.add_parser("export", help="re-export a run (SavedModel, .keras, TFLite)")
-    p.add_argument("run_dir")
-    p.add_argument("--tflite", action="store_true", help="also write model.tflite")
-    p.add_argument("--quantize", choices=["none", "dynamic", "float16"], default="none")
-    p = sub.add_parser("backbones", help="list registered backbones")
+    p = sub.add_parser("compare", help="side-by-side table of runs' configs and metrics")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN")
+    p = sub.add_parser("backbones", help="table of registered backbones: input, feature size, "
+                       "parameters, weights on this machine")
     p.add_argument("--domain")
+    p.add_argument("--no-sizes", action="store_true", help="skip feature size and parameter "
+                   "count (measured once by building each architecture, then cached)")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p = sub.add_parser("weights", help="list or fetch pretrained weights (registries only)")
     p.add_argument("action", nargs="?", choices=["list", "fetch"], default="list",
                    help="list (default) or fetch")
@@ -75,6 +81,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="recipe option")
     _data_parser(sub)
     return parser
+
+
+def _predict_parser(sub) -> None:
+    p = sub.add_parser("predict", help="predict with a run on files, texts or a data source")
+    p.add_argument("run_dir")
+    p.add_argument("inputs", nargs="*", help="image/audio files or folders; texts for text runs "
+                   "(@file.txt reads one text per line)")
+    p.add_argument("--data", help="a source in the run's format (class folders, CSV, JSONL): "
+                   "labelled ones add the true label and the accuracy")
+    p.add_argument("--top-k", type=int, default=1, help="show the K most likely classes")
+    p.add_argument("--csv", help="also write the predictions to this CSV file")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--json", action="store_true", help="print JSON lines")
+
+
+def _export_parser(sub) -> None:
+    p = sub.add_parser("export", help="export a run as a SavedModel, .keras or TFLite model, "
+                       "checked against the Keras model",
+                       description="Writes RUN/export/FORMAT[-QUANTIZE]/ with labels.txt, "
+                       "MODEL_CARD.md and parity.json. The export fails when it disagrees with "
+                       "the Keras model on held-out examples.")
+    p.add_argument("run_dir")
+    p.add_argument("--format", default="savedmodel", choices=["savedmodel", "keras", "tflite"])
+    p.add_argument("--quantize", choices=["none", "dynamic", "float16", "int8"], default="none",
+                   help="TFLite only; int8 calibrates on the run's training data")
+    p.add_argument("--out", help="export folder (default RUN/export/FORMAT[-QUANTIZE])")
+    p.add_argument("--min-agreement", type=float, help="top-1 agreement below which the "
+                   "export fails (default 0.99; 0.95 for int8)")
 
 
 def _data_parser(sub) -> None:

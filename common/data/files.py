@@ -13,6 +13,9 @@ from transferkit.common.data.domain import ReadOptions
 Row = tuple[Path, str, "str | None"]  # file, label, group
 
 
+SCAN_BAR_FROM = 2000  # files: fewer are checked in well under a second
+
+
 def labelled_files(path, options: ReadOptions, kind: str,
                    group_columns: tuple[str, ...] = ()) -> list[Row]:
     """``(file, label, group)`` rows of a class-folder tree or a CSV/TSV.
@@ -75,3 +78,12 @@ def _read_csv(path: Path, options: ReadOptions, group_columns: tuple[str, ...]) 
             rows.append((file if file.is_absolute() else path.parent / file, label,
                          row[group] if group else None))
     return rows
+
+
+def scanning(items, desc: str, unit: str, total: int | None = None):
+    """``items`` with a tqdm bar (stderr) when there are enough to take a moment."""
+    from tqdm.auto import tqdm
+
+    total = len(items) if total is None else total
+    return tqdm(items, desc=desc, unit=unit, total=total, disable=total < SCAN_BAR_FROM,
+                leave=False)

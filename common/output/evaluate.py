@@ -21,12 +21,7 @@ def evaluate_predictions(codec: LabelCodec, targets: np.ndarray, outputs: np.nda
                 "mae": float(skm.mean_absolute_error(targets, pred)),
                 "r2": float(skm.r2_score(targets, pred)) if len(targets) > 1 else None}
     if codec.task == "multilabel":
-        pred = (outputs >= 0.5).astype(int)
-        return {"n": int(len(targets)),
-                "subset_accuracy": float(skm.accuracy_score(targets, pred)),
-                "micro_f1": float(skm.f1_score(targets, pred, average="micro", zero_division=0)),
-                "macro_f1": float(skm.f1_score(targets, pred, average="macro", zero_division=0)),
-                "per_label": _per_class(codec, targets, pred, multilabel=True)}
+        return _multilabel(codec, targets, outputs, 0.5)
     pred = np.argmax(outputs, axis=-1)
     labels = list(range(codec.num_outputs))
     return {"n": int(len(targets)),
@@ -38,6 +33,21 @@ def evaluate_predictions(codec: LabelCodec, targets: np.ndarray, outputs: np.nda
             "per_class": _per_class(codec, targets, pred),
             "confusion_matrix": skm.confusion_matrix(targets, pred, labels=labels).tolist(),
             "labels": list(codec.names)}
+
+
+def _multilabel(codec: LabelCodec, targets, outputs, thresholds) -> dict:
+    pred = (outputs >= np.asarray(thresholds)).astype(int)
+    return {"n": int(len(targets)),
+            "subset_accuracy": float(skm.accuracy_score(targets, pred)),
+            "micro_f1": float(skm.f1_score(targets, pred, average="micro", zero_division=0)),
+            "macro_f1": float(skm.f1_score(targets, pred, average="macro", zero_division=0)),
+            "per_label": _per_class(codec, targets, pred, multilabel=True)}
+
+
+def at_thresholds(codec: LabelCodec, targets: np.ndarray, outputs: np.ndarray,
+                  thresholds: dict) -> dict:
+    """Multi-label metrics with per-label ``thresholds`` (name -> threshold) instead of 0.5."""
+    return _multilabel(codec, targets, outputs, [thresholds[n] for n in codec.names])
 
 
 def _per_class(codec: LabelCodec, targets, pred, multilabel: bool = False) -> dict:

@@ -22,28 +22,46 @@ import numpy as np
 from transferkit.common.config import RunConfig, load_config
 from transferkit.common.model.contracts import Contract, contract_from_dict
 from transferkit.common.data.domain import get_domain
-from transferkit.common.output.export import SAVED_MODEL, WEIGHTS
+from transferkit.common.output.export import (DEFAULT_SIGNATURE, SAVED_MODEL, WEIGHTS,
+                                              plain_model, with_temperature)
+from transferkit.common.output.predictions import read_calibration
 from transferkit.common.data.labels import LabelCodec
 from transferkit.common.data.pipeline import build_pipeline
 
 
 class SavedModelPredictor:
-    """Calls a SavedModel's serving signature like ``model.predict`` (numpy out)."""
+    """Calls a SavedModel's serving signatures like ``model.predict`` (numpy out).
+
+    A batch goes to ``serving_default``, or to the one-input signature whose dtype is the
+    batch's where the default takes another (vision: encoded image bytes by default, float
+    images through ``serving_images``).
+    """
 
     def __init__(self, path: Path):
         from transferkit.common.keras import tf
 
         self._loaded = tf.saved_model.load(str(path))
-        self._fn = self._loaded.signatures["serving_default"]
+        self._fn = self._loaded.signatures[DEFAULT_SIGNATURE]
         _, kwargs = self._fn.structured_input_signature
         self._names = list(kwargs)
+        self.input_specs = dict(kwargs)
         self.takes_strings = [spec.dtype for spec in kwargs.values()] == [tf.string]
+        self._by_dtype = {}
+        for fn in [self._fn, *self._loaded.signatures.values()]:
+            _, specs = fn.structured_input_signature
+            if len(specs) == 1:
+                self._by_dtype.setdefault(next(iter(specs.values())).dtype, fn)
 
     def __call__(self, batch):
+        from transferkit.common.keras import tf
+
         if isinstance(batch, dict):
             out = self._fn(**{k: batch[k] for k in self._names})
         else:
-            out = self._fn(**{self._names[0]: batch})
+            batch = tf.convert_to_tensor(batch)
+            fn = self._by_dtype.get(batch.dtype, self._fn)
+            _, specs = fn.structured_input_signature
+            out = fn(**{next(iter(specs)): batch})
         return next(iter(out.values()))
 
     def predict(self, data, batch_size: int = 64, verbose: int = 0) -> np.ndarray:
@@ -54,6 +72,29 @@ class SavedModelPredictor:
             parts = [self(b[0] if isinstance(b, tuple) else b).numpy() for b in data]
             return np.concatenate(parts) if parts else np.zeros((0,))
         return self(tf.convert_to_tensor(data)).numpy()
+
+
+def predict_items(domain, model, items, contract, batch_size: int = 64) -> np.ndarray:
+    """Outputs of ``model`` for raw items, preprocessed as the domain does for prediction.
+
+    ``model`` is a tf_keras model, a :class:`SavedModelPredictor` or any predictor with the
+    same ``__call__``/``predict``/``takes_strings``: the domain's ``predict`` hook runs when
+    it has one; a model taking strings gets the items themselves (texts); anything else gets
+    the domain's ``tf.data`` pipeline.
+
+    Example:
+        >>> predict_items(get_domain("text"), run.predictor, ["great film"], run.contract)  # doctest: +SKIP
+    """
+    items = list(items)
+    if domain.predict is not None:
+        return np.asarray(domain.predict(model, items, contract, batch_size))
+    if getattr(model, "takes_strings", False):  # the model takes raw text itself
+        from transferkit.common.keras import tf
+
+        return np.concatenate([np.asarray(model(tf.constant(items[i:i + batch_size])))
+                               for i in range(0, len(items), batch_size)])
+    return np.asarray(model.predict(build_pipeline(domain, contract, items,
+                                                   batch_size=batch_size), verbose=0))
 
 
 @dataclass(frozen=True)
@@ -74,19 +115,15 @@ class LoadedRun:
     def predictor(self) -> SavedModelPredictor:
         return SavedModelPredictor(self.run_dir / SAVED_MODEL)
 
-    def predict(self, items, batch_size: int = 64) -> np.ndarray:
-        """Model outputs for raw items (image/audio paths or texts)."""
-        domain = get_domain(self.config.domain)
-        items = list(items)
-        if domain.predict is not None:
-            return np.asarray(domain.predict(self.predictor, items, self.contract, batch_size))
-        if self.predictor.takes_strings:  # the SavedModel takes raw text itself
-            from transferkit.common.keras import tf
+    @cached_property
+    def temperature(self) -> float | None:
+        """The temperature fitted on validation (``calibration.json``), or None."""
+        return read_calibration(self.run_dir).get("temperature")
 
-            return np.concatenate([self.predictor(tf.constant(items[i:i + batch_size])).numpy()
-                                   for i in range(0, len(items), batch_size)])
-        return self.predictor.predict(build_pipeline(domain, self.contract, items,
-                                                     batch_size=batch_size))
+    def predict(self, items, batch_size: int = 64) -> np.ndarray:
+        """Model outputs for raw items (image/audio paths or texts), temperature applied."""
+        return predict_items(get_domain(self.config.domain), self.predictor, items,
+                             self.contract, batch_size)
 
     def classify(self, items, batch_size: int = 64) -> list:
         """``(label, score)`` per item; label lists for multilabel, floats for regression."""
@@ -113,6 +150,10 @@ class LoadedRun:
         model = join(backbone.model, head)
         model.load_weights(str(self.run_dir / WEIGHTS))
         return model
+
+    def calibrated_model(self):
+        """:meth:`keras_model` with the run's temperature: what every export computes."""
+        return with_temperature(plain_model(self.keras_model()), self.temperature)
 
 
 def load(run_dir) -> LoadedRun:

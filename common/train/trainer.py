@@ -28,7 +28,8 @@ from transferkit.common.config import RunConfig, save_config
 from transferkit.common.model.contracts import contract_to_dict
 from transferkit.common.data.read import load_splits
 from transferkit.common.data.domain import get_domain
-from transferkit.common.output.evaluate import evaluate_predictions, headline
+from transferkit.common.output import predictions
+from transferkit.common.output.evaluate import at_thresholds, evaluate_predictions, headline
 from transferkit.common.output.export import export_model
 from transferkit.common.model.heads import build_head, join
 from transferkit.common.io import atomic_write_text
@@ -79,10 +80,8 @@ def _write_skipped(run_dir: Path, splits: Splits) -> None:
 
 def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backbone=None,
               verbose: int | None = None, resume: bool = False) -> RunResult:
-    """Train, evaluate and export one run into ``out_dir`` (the run directory).
-
-    It reads as its steps: prepare -> phase 1 -> phase 2 -> evaluate -> write.
-
+    """Train, evaluate and export one run into ``out_dir``: prepare -> phase 1 -> phase 2
+    -> evaluate (+ calibrate) -> export -> write metrics and the report.
     Args:
         config: The run's configuration; saved as ``config.json``.
         out_dir: Run directory; created if needed.
@@ -91,31 +90,58 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
             or ``as_backbone(model, contract)``); else built from ``config.backbone``.
         verbose: Keras verbosity; default 1 on a terminal, 2 otherwise.
         resume: Continue an interrupted run in ``out_dir`` from its checkpoints.
-
     Returns:
         :class:`RunResult` with the metrics that were written to ``metrics.json``.
     """
     started, timing = time.perf_counter(), {}
-    ctx = prepare(config, out_dir, splits=splits, backbone=backbone, verbose=verbose,
-                  resume=resume)
+    ctx = prepare(config, out_dir, splits=splits, backbone=backbone, verbose=verbose, resume=resume)
     head = build_head(ctx.backbone.output_shape, ctx.config.head, ctx.codec.num_outputs)
     with _timed(timing, "phase1_s"):
         features = phases.cached_features(ctx) if ctx.uses_cache() else None
         head_fit = phases.train_head(ctx, head, features)
-    model = join(ctx.backbone.model, head)
+    model, frozen_features = join(ctx.backbone.model, head), features
     if ctx.config.train.fine_tune_epochs > 0:
         with _timed(timing, "phase2_s"):
             phases.fine_tune(ctx, model)
         features = None  # the backbone changed: cached features are stale
-    metrics = {**evaluate_run(ctx, model, head, features), "head": head_fit}
+    outputs, targets = split_outputs(ctx, model, head, features)
+    calibration = _keep_outputs(ctx, outputs, targets, frozen_features)
+    metrics = {**evaluate_run(ctx, outputs, targets, calibration), "head": head_fit,
+               "calibration": calibration}
     if ctx.codec.task == "multiclass":
         metrics["class_balance"] = _balance(ctx.codec, ctx.splits, ctx.config.train.class_weight)
     with _timed(timing, "export_s"):
-        metrics["exported"] = _export(ctx, model)
+        metrics["exported"] = _export(ctx, model, metrics["calibration"].get("temperature"))
     timing["total_s"] = round(time.perf_counter() - started, 2)
     metrics["timing"] = timing
     write_metrics(ctx, metrics)
+    _write_report(ctx.run_dir)
     return RunResult(run_dir=ctx.run_dir, metrics=metrics, labels=ctx.codec.names, model=model)
+
+
+def _keep_outputs(ctx, outputs: dict, targets: dict, features: dict | None) -> dict:
+    """``predictions.npz`` and ``calibration.json`` for the report and the export."""
+    calibration = predictions.calibrate(ctx.codec, outputs, targets)
+    predictions.write_calibration(ctx.run_dir, calibration)
+    items = {split: getattr(ctx.splits, split).items for split in outputs}
+    predictions.save_predictions(ctx.run_dir, outputs, targets, items,
+                                 predictions.map_sample(features, targets, ctx.config.train.seed))
+    if "temperature" in calibration:
+        _log(f"calibration: temperature {calibration['temperature']:.3f} fitted on validation; "
+             f"ECE {calibration['ece_before']:.4f} -> {calibration['ece_after']:.4f}")
+    return calibration
+
+
+def _write_report(run_dir: Path) -> None:
+    """``report.html``; a failure here is logged, never fatal: the model and metrics are
+    already written, and ``transferkit report RUN`` retries it."""
+    from transferkit.common.output.report import write_report
+
+    try:
+        _log(f"report: {write_report(run_dir)}")
+    except Exception as exc:  # noqa: BLE001
+        _log(f"report.html not written ({type(exc).__name__}: {exc}); "
+             f"run `transferkit report {run_dir}` to retry")
 
 
 def prepare(config: RunConfig, out_dir, *, splits=None, backbone=None, verbose=None,
@@ -149,9 +175,9 @@ def _timed(timing: dict, key: str):
     timing[key] = round(time.perf_counter() - t0, 2)
 
 
-def _export(ctx: "phases.PhaseContext", model) -> dict:
+def _export(ctx: "phases.PhaseContext", model, temperature: float | None) -> dict:
     serving = ctx.domain.serving_model(model, ctx.contract) if ctx.domain.serving_model else None
-    return export_model(model, ctx.run_dir, serving)
+    return export_model(model, ctx.run_dir, serving, temperature=temperature)
 
 
 def write_metrics(ctx: "phases.PhaseContext", metrics: dict) -> None:
@@ -173,21 +199,35 @@ def _balance(codec: LabelCodec, splits: Splits, class_weight: str) -> dict:
     return balance
 
 
-def evaluate_run(ctx: "phases.PhaseContext", model, head, features) -> dict:
-    """Metrics of every labelled split: from cached ``features`` through the head when they
-    are still valid, else through the whole model."""
-    out = {"task": ctx.codec.task, "backbone": ctx.config.backbone.name,
-           "weights": str(ctx.config.backbone.weights)}
+def split_outputs(ctx: "phases.PhaseContext", model, head, features) -> tuple[dict, dict]:
+    """Model outputs and encoded targets of every labelled split: from cached ``features``
+    through the head while they are still valid, else through the whole model."""
+    outputs, targets = {}, {}
     for split in ("validation", "test"):
         examples = getattr(ctx.splits, split)
         if examples is None or len(examples) == 0:
             continue
-        targets = ctx.codec.encode(examples.labels)
+        targets[split] = ctx.codec.encode(examples.labels)
         if features is not None and split in features:
-            outputs = head.predict(features[split], batch_size=1024, verbose=0)
+            outputs[split] = head.predict(features[split], batch_size=1024, verbose=0)
         else:
-            outputs = model.predict(ctx.inputs(examples.items), verbose=0)
-        out[split] = evaluate_predictions(ctx.codec, targets, np.asarray(outputs))
+            outputs[split] = model.predict(ctx.inputs(examples.items), verbose=0)
+        outputs[split] = np.asarray(outputs[split])
+    return outputs, targets
+
+
+def evaluate_run(ctx: "phases.PhaseContext", outputs: dict, targets: dict,
+                 calibration: dict | None = None) -> dict:
+    """Metrics of every labelled split from its outputs (multi-label: also at the per-label
+    thresholds chosen on validation, under ``"at_tuned_thresholds"``)."""
+    out = {"task": ctx.codec.task, "backbone": ctx.config.backbone.name,
+           "weights": str(ctx.config.backbone.weights)}
+    thresholds = (calibration or {}).get("thresholds")
+    for split, values in outputs.items():
+        out[split] = evaluate_predictions(ctx.codec, targets[split], values)
+        if thresholds:
+            out[split]["at_tuned_thresholds"] = at_thresholds(ctx.codec, targets[split], values,
+                                                              thresholds)
     return out
 
 

@@ -7,7 +7,8 @@ import pytest
 from transferkit.common.cli.parser import main
 from tests.common.conftest import COLOURS, TINY
 
-VERBS = ("train", "evaluate", "predict", "export", "backbones", "weights", "recipe", "data")
+VERBS = ("train", "evaluate", "predict", "export", "report", "compare", "backbones", "weights",
+         "recipe", "data")
 
 
 @pytest.fixture(scope="module")
@@ -63,40 +64,139 @@ def test_predict_files_and_folders(cli_run, colour_holdout, capsys):
     assert isinstance(row["score"], float)
 
 
+def test_predict_top_k_csv_and_labelled_data(cli_run, colour_holdout, tmp_path, capsys):
+    import csv
+
+    out_csv = tmp_path / "predictions.csv"
+    assert main(["predict", str(cli_run), "--data", str(colour_holdout), "--top-k", "3",
+                 "--csv", str(out_csv)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert len(lines) == 18
+    cells = lines[0].split("\t")  # input, label, then the three labels with their scores
+    assert len(cells) == 6 and cells[-1].startswith("true=")
+    scores = [float(c.split(":")[1]) for c in cells[2:5]]
+    assert scores == sorted(scores, reverse=True) and abs(sum(scores) - 1) < 1e-3
+    accuracy = float(re.search(r"accuracy ([\d.]+) \((\d+)/18\)", captured.err).group(1))
+    assert accuracy >= 0.8
+    rows = list(csv.DictReader(out_csv.open()))
+    assert len(rows) == 18 and set(rows[0]) >= {"input", "label", "score", "true", "label_3"}
+    assert sum(r["label"] == r["true"] for r in rows) / 18 == accuracy
+
+
+def test_a_run_repeats_from_its_config_and_summarises_as_json(cli_run, tmp_path, capsys):
+    """Every run saves its resolved config; ``train --config RUN/config.json`` repeats it."""
+    from transferkit.common.config import load_config
+
+    again = tmp_path / "again"
+    assert main(["train", "--config", str(cli_run / "config.json"), "--out", str(again),
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert captured.err == ""  # --json implies --quiet: stdout is the JSON alone
+    assert load_config(again / "config.json") == load_config(cli_run / "config.json")
+    first = json.loads((cli_run / "metrics.json").read_text())
+    assert summary["test"]["accuracy"] == first["test"]["accuracy"]
+    assert summary["run_dir"] == str(again) and "metrics.json" in summary["files"]
+    assert summary["phase1"]["solver"] == "adam" or summary["phase1"]["chosen"]
+
+
+def test_quiet_train_prints_only_the_summary(tiny_backbone, colour_folders, tmp_path, capsys):
+    out = tmp_path / "quiet"
+    assert main(["train", "--data", str(colour_folders), "--backbone", TINY, "--weights",
+                 "none", "--out", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    lines = captured.out.splitlines()
+    assert [line.split()[0] for line in lines[:2]] == ["run", "backbone"]
+    assert lines[0].split()[-1] == str(out) and lines[-1].startswith("files ")
+    assert any(line.startswith("test ") and "accuracy=" in line for line in lines)
+    assert any(line.startswith("calibrated temperature") for line in lines), lines
+
+
+def test_the_run_keeps_predictions_and_calibration(cli_run):
+    import numpy as np
+
+    saved = np.load(cli_run / "predictions.npz")
+    metrics = json.loads((cli_run / "metrics.json").read_text())
+    for split in ("validation", "test"):
+        outputs, targets = saved[f"{split}_outputs"], saved[f"{split}_targets"]
+        assert outputs.shape == (metrics[split]["n"], 3) and len(targets) == len(outputs)
+        assert np.mean(outputs.argmax(1) == targets) == metrics[split]["accuracy"]
+        assert all(item.endswith(".png") for item in saved[f"{split}_items"])
+    calibration = json.loads((cli_run / "calibration.json").read_text())
+    assert calibration["temperature"] > 0 and calibration == metrics["calibration"]
+    assert {"ece_before", "ece_after", "test_ece_before", "test_ece_after"} <= set(calibration)
+
+
+def test_report_and_compare(cli_run, tmp_path, capsys):
+    """Training wrote report.html; ``report`` rewrites it, ``compare`` sets runs side by side."""
+    page = cli_run / "report.html"
+    assert page.is_file() and "Confusion matrix" in page.read_text()
+    page.unlink()
+    assert main(["report", str(cli_run)]) == 0
+    assert capsys.readouterr().out.strip() == str(page) and page.is_file()
+    for name in ("curves.png", "confusion_matrix.png", "reliability.png", "feature_map.png",
+                 "worst_examples.png"):
+        assert (cli_run / name).stat().st_size > 1000, name
+    longer = tmp_path / "longer"
+    assert main(["train", "--config", str(cli_run / "config.json"), "--out", str(longer),
+                 "--epochs", "31", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(cli_run), str(longer)]) == 0
+    table = capsys.readouterr().out
+    assert re.search(r"train\.epochs\s+30\s+31", table), table
+    assert re.search(r"test accuracy\s+[\d.]+\s+[\d.]+", table), table
+    assert main(["compare", str(cli_run), str(tmp_path / "nope")]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
 def test_predict_missing_file_is_named(cli_run, tmp_path, capsys):
     assert main(["predict", str(cli_run), str(tmp_path / "nope.png")]) != 0
     assert "nope.png" in capsys.readouterr().err
 
 
-def test_export_rewrites_models_and_tflite(cli_run, colour_holdout, capsys):
-    """Re-export rebuilds the model from the registry and the weights: same predictions."""
-    import numpy as np
-
-    from transferkit.common.output.rundir import load
-
-    items = sorted(str(p) for p in colour_holdout.rglob("*.png"))
-    served_before = load(cli_run).predict(items)
-    before = (cli_run / "model_weights.h5").stat().st_mtime_ns
-    assert main(["export", str(cli_run), "--tflite"]) == 0
-    np.testing.assert_allclose(load(cli_run).predict(items), served_before, atol=1e-5)
+def test_export_tflite_from_the_cli_checks_parity(cli_run, capsys):
+    assert main(["export", str(cli_run), "--format", "tflite"]) == 0
     out = capsys.readouterr().out
-    assert "weights: model_weights.h5" in out and "saved_model: saved_model" in out
-    assert (cli_run / "model_weights.h5").stat().st_mtime_ns >= before
-    match = re.search(r"tflite: (\S+) \(max \|TFLite - SavedModel\| on a random input: "
-                      r"([\d.e+-]+)\)", out)
-    assert match, out
-    assert match.group(1) == str(cli_run / "model.tflite") and (cli_run / "model.tflite").is_file()
-    assert float(match.group(2)) < 1e-4
+    assert out.startswith("exported tflite to ") and "labels.txt" in out, out
+    folder = cli_run / "export" / "tflite"
+    assert (folder / "labels.txt").is_file() and (folder / "parity.json").is_file()
 
 
 def test_backbones_lists_the_registered_tiny_one(tiny_backbone, capsys):
     assert main(["backbones", "--domain", "vision"]) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:6] == ["name", "domain", "input", "features", "params", "weights"]
     mine = [line for line in lines if line.startswith(TINY + " ")]
-    assert len(mine) == 1 and "vision" in mine[0] and "tiny random CNN" in mine[0]
+    assert len(mine) == 1 and "tiny random CNN" in mine[0]
+    # conv 224 + bn 32 + conv 1168 + bn 64 + conv 2320 = 3808 parameters, 16 features
+    assert mine[0].split()[1:8] == ["vision", "image", "32px", "x3", "(unit)", "16", "4k"]
+    assert "given as --weights" in mine[0]
     assert any(line.startswith("mobilenet_v2 ") for line in lines)
-    assert main(["backbones", "--domain", "text"]) == 0
+    assert main(["backbones", "--domain", "text", "--no-sizes"]) == 0
     assert TINY not in capsys.readouterr().out
+    assert main(["backbones", "--domain", "vision", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows[TINY]["features"], rows[TINY]["params"]) == (16, 3808)
+
+
+def test_backbones_say_whether_weights_are_on_this_machine(tmp_path, monkeypatch):
+    from transferkit.common.model.inventory import offline_status
+    from transferkit.common.model.registry import get_backbone_spec
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    spec = get_backbone_spec("vgg16")
+    assert offline_status(spec) == "no: downloads from Keras storage"
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5").write_bytes(b"")
+    assert offline_status(spec) == "yes (imagenet)"
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert offline_status(get_backbone_spec("roberta_base")) == \
+        "no: downloads from the Hugging Face Hub"
+    hf = get_backbone_spec("roberta_base").weight_sources[0].handle
+    (tmp_path / "hf" / "hub" / f"models--{hf.replace('/', '--')}").mkdir(parents=True)
+    assert offline_status(get_backbone_spec("roberta_base")) == "yes (hf)"
 
 
 @pytest.mark.parametrize("verb", VERBS)
@@ -105,6 +205,21 @@ def test_every_verb_has_help(verb, capsys):
         main([verb, "--help"])
     assert info.value.code == 0
     assert capsys.readouterr().out.startswith(f"usage: transferkit {verb}")
+
+
+def test_the_examples_in_train_help_parse(capsys):
+    """``--units`` once showed ``(128,)``, which the parser rejects."""
+    from transferkit.common.cli.parser import build_parser
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    example = re.search(r"--units UNITS Hidden Dense layer sizes, e.g. (\S+) or (\S+) "
+                        r"\(separated by commas\)", help_text)
+    assert example, help_text[:2000]
+    for given in example.groups():
+        args = build_parser().parse_args(["train", "--out", "x", "--units", given])
+        assert args.head__units == tuple(int(u) for u in given.split(","))
 
 
 def test_train_help_is_generated_from_the_configs(capsys):

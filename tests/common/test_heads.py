@@ -1,5 +1,6 @@
 """Heads for the three tasks: output layer, loss and metrics; multilabel and regression runs."""
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -133,6 +134,11 @@ def test_multilabel_run_learns_each_label(multilabel_run):
     assert test["subset_accuracy"] >= 0.7  # chance for 7 equally likely subsets: 1/7
     for row in test["per_label"].values():
         assert row["f1"] >= 0.8
+    # per-label thresholds chosen on validation, and the test metrics at them
+    thresholds = json.loads((multilabel_run.run_dir / "calibration.json").read_text())["thresholds"]
+    assert set(thresholds) == set(COLOURS) and all(0.05 <= t <= 0.95 for t in thresholds.values())
+    tuned = test["at_tuned_thresholds"]
+    assert tuned["n"] == 35 and tuned["micro_f1"] >= 0.85
 
 
 def test_multilabel_run_reloads_with_sigmoid_outputs(multilabel_run):

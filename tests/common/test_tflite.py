@@ -33,15 +33,18 @@ def holdout_pixels(colour_holdout):
 
 @pytest.mark.parametrize("quantize, atol", [("none", 1e-5), ("dynamic", 0.05)])
 def test_tflite_agrees_with_the_keras_model(colour_run, holdout_pixels, quantize, atol):
+    from transferkit.common.output.calibration import apply_temperature
     from transferkit.common.output.rundir import load
     from transferkit.common.output.tflite import export_tflite
 
     path, diff = export_tflite(colour_run.result.run_dir, quantize)
     assert path == colour_run.result.run_dir / "model.tflite" and path.stat().st_size > 0
-    assert 0.0 <= diff < atol  # its own check: a random input against the SavedModel
+    assert 0.0 <= diff < atol  # its own parity check, on the run's test split
     items, pixels = holdout_pixels
     lite = _tflite_predict(path, pixels)
-    keras_out = colour_run.result.model.predict(pixels, verbose=0)
+    # Exports apply the run's fitted temperature (calibration.json); the trainer's model not.
+    keras_out = apply_temperature(colour_run.result.model.predict(pixels, verbose=0),
+                                  load(colour_run.result.run_dir).temperature or 1.0)
     print(f"\ntflite {quantize}: max |TFLite - Keras| {np.max(np.abs(lite - keras_out)):.2e}")
     np.testing.assert_allclose(lite, keras_out, atol=atol)
     np.testing.assert_allclose(lite, load(colour_run.result.run_dir).predict(items), atol=atol)

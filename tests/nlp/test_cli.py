@@ -38,3 +38,12 @@ def test_cli_train_evaluate_predict_raw_strings(tiny_bert_dir, tmp_path, capsys)
     # registered 'CaseFoldUTF8'": the in-process call had tensorflow-text loaded already).
     (row,) = predict_in_fresh_process(run, "The movie was great and fun")
     assert row["label"] == rows[0]["label"] and abs(row["score"] - rows[0]["score"]) < 1e-4
+    # a labelled CSV through --data: the true label beside each text, the accuracy at the end
+    assert main(["predict", str(run), "--data", str(data), "--top-k", "2", "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["input"] for r in rows] == texts and [r["true"] for r in rows] == labels
+    assert all([c["label"] for c in r["top_k"]] in (["pos", "neg"], ["neg", "pos"]) for r in rows)
+    accuracy = sum(r["label"] == r["true"] for r in rows) / len(rows)
+    assert f"accuracy {accuracy:.4f} ({round(accuracy * 240)}/240)" in captured.err
+    assert accuracy >= 0.7

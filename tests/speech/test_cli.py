@@ -28,3 +28,12 @@ def test_cli_train_kws_and_predict_a_wav(synthetic_sounds, tmp_path, capsys):
     # a fresh process loads the microfrontend op itself (KWS SavedModels call it)
     (again,) = predict_in_fresh_process(run, wav)
     assert again["label"] == row["label"] and abs(again["score"] - row["score"]) < 1e-4
+    # the class folders through --data, top 2 and a CSV
+    out_csv = tmp_path / "clips.csv"
+    assert main(["predict", str(run), "--data", str(synthetic_sounds), "--top-k", "2",
+                 "--csv", str(out_csv)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == len(list(synthetic_sounds.rglob("*.wav")))
+    assert all(line.split("\t")[-1].split("=")[1] in {"tone", "noise", "chirp"} for line in lines)
+    assert "accuracy " in captured.err and out_csv.read_text().startswith("input,label,score,true")
