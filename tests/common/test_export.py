@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.common.conftest import COLOURS
+from tests.run_helpers import set_temperature
 
 T = 2.0
 
@@ -19,10 +20,7 @@ def t2_run(colour_run, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("export") / "t2"
     shutil.copytree(colour_run.result.run_dir, run_dir,
                     ignore=shutil.ignore_patterns("checkpoints", "export", "model.tflite"))
-    path = run_dir / "calibration.json"
-    calibration = json.loads(path.read_text()) if path.exists() else {}
-    path.write_text(json.dumps({**calibration, "temperature": T}))
-    return run_dir
+    return set_temperature(run_dir, T)
 
 
 @pytest.fixture(scope="module")

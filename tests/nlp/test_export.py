@@ -1,6 +1,5 @@
 """``export_run`` on a tiny random BERT run: raw-string SavedModel, .keras and TFLite on ids."""
 import csv
-import json
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
 from tests.nlp.conftest import sentiment_texts
+from tests.run_helpers import set_temperature
 
 T = 2.0
 
@@ -30,11 +30,7 @@ def text_run(tmp_path_factory, tiny_bert_dir):
                                          early_stopping_patience=0),
                        data=DataConfig(train=str(root / "train.csv"), validation_split=0.2,
                                        test_split=0.2))
-    run_dir = train_run(config, root / "run", verbose=0).run_dir
-    path = run_dir / "calibration.json"
-    calibration = json.loads(path.read_text()) if path.exists() else {}
-    path.write_text(json.dumps({**calibration, "temperature": T}))
-    return run_dir
+    return set_temperature(train_run(config, root / "run", verbose=0).run_dir, T)
 
 
 @pytest.fixture(scope="module")

@@ -94,7 +94,9 @@ def test_roberta_run_exports_and_predicts_raw_strings(tmp_path, text_domain):
     assert len(predicted) == 2
     assert all(label in {"pos", "neg"} and 0 <= score <= 1 for label, score in predicted)
     encoded = text_domain.make_dataset(texts[:4], None, run.contract, PipelineOptions())
-    np.testing.assert_allclose(run.predict(texts[:4]),
-                               result.model.predict(encoded, verbose=0), atol=1e-5)
+    from transferkit.common.output.calibration import apply_temperature
+
+    want = apply_temperature(result.model.predict(encoded, verbose=0), run.temperature or 1.0)
+    np.testing.assert_allclose(run.predict(texts[:4]), want, atol=1e-5)  # calibrated
     (row,) = predict_in_fresh_process(result.run_dir, "the movie was good")
     assert row["label"] == predicted[0][0] and abs(row["score"] - predicted[0][1]) < 1e-4
