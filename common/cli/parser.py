@@ -37,6 +37,10 @@ def _train_parser(sub) -> None:
     p.add_argument("--domain", help="vision, text or speech (implied by the backbone)")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="backbone option or contract override, e.g. size=96 (repeatable)")
+    p.add_argument("--trust-model-code", action="store_true",
+                   help="own_model: let a Lambda or custom layer in your model file run its "
+                   "Python code on loading. RISK: a file from someone else can then run any "
+                   "code on this machine; off, such a file is refused")
     p.add_argument("--config", help="start from a config.json / .yaml (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bars or log lines; "

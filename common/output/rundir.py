@@ -22,8 +22,8 @@ import numpy as np
 from transferkit.common.config import RunConfig, load_config
 from transferkit.common.model.contracts import Contract, contract_from_dict
 from transferkit.common.data.domain import get_domain
-from transferkit.common.output.export import (DEFAULT_SIGNATURE, SAVED_MODEL, WEIGHTS,
-                                              plain_model, with_temperature)
+from transferkit.common.output.export import (DEFAULT_SIGNATURE, KERAS_FILE, SAVED_MODEL,
+                                              WEIGHTS, plain_model, with_temperature)
 from transferkit.common.output.predictions import read_calibration
 from transferkit.common.data.labels import LabelCodec
 from transferkit.common.data.pipeline import build_pipeline
@@ -137,15 +137,24 @@ class LoadedRun:
         """Rebuild the trainable tf_keras model and load the run's weights.
 
         The backbone is rebuilt with :func:`~transferkit.common.model.weights.architecture_weights`
-        (random init where the run's weights replace the pretrained ones).
+        (random init where the run's weights replace the pretrained ones); one whose
+        architecture is a local file (own_model) comes from the run's own ``model.keras``.
         """
         from transferkit.common.model.heads import build_head, join
         from transferkit.common.model.registry import create_backbone, get_backbone_spec
-        from transferkit.common.model.weights import architecture_weights
+        from transferkit.common.model.weights import architecture_weights, is_handle
+        from transferkit.common.output.run_model import model_from_run_file
 
-        name = self.config.backbone.name
+        name, options = self.config.backbone.name, self.config.backbone.options
         weights = architecture_weights(get_backbone_spec(name), self.config.backbone.weights)
-        backbone = create_backbone(name, weights=weights, **self.config.backbone.options)
+        own_file = self.run_dir / KERAS_FILE
+        if weights is not None and not is_handle(weights) and own_file.is_file():
+            # the architecture is the user's file (own_model): the run's copy of it, never
+            # the original again (it may be gone, changed, or hold code)
+            model = model_from_run_file(own_file, options.get("trust_model_code") is True)
+            model.load_weights(str(self.run_dir / WEIGHTS))
+            return model
+        backbone = create_backbone(name, weights=weights, **options)
         head = build_head(backbone.output_shape, self.config.head, self.codec.num_outputs)
         model = join(backbone.model, head)
         model.load_weights(str(self.run_dir / WEIGHTS))

