@@ -188,3 +188,12 @@ def test_helpers():
     columns = numeric_columns([{"phase": "phase1", "epoch": "0", "loss": "1", "note": "x"},
                                {"phase": "phase2", "epoch": "0", "loss": "", "note": "y"}])
     assert list(columns) == ["loss"] and np.isnan(columns["loss"][1])
+
+
+def test_a_regularisation_strength_is_not_plotted_as_a_score():
+    # The softmax head's phase 1 logs one row per C candidate; C lies in (0, 1) too.
+    from transferkit.common.output.report.plots import _panels
+
+    panels = dict(_panels({"C": np.array([1e-4, 1e-3, 0.3]), "val_accuracy": np.array(
+        [0.8, 0.9, 0.9]), "val_loss": np.array([1.1, 0.5, 0.4])}))
+    assert set(panels["metrics"]) == {"val_accuracy"} and set(panels["other columns"]) == {"C"}

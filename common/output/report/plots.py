@@ -23,6 +23,7 @@ from transferkit.common.io import atomic_path
 
 MAX_TICK_CLASSES = 30  # more class names than this overlap on a readable confusion matrix
 _LOSS_WORDS = ("loss", "mse", "mae", "error", "entropy")
+_HYPERPARAMETERS = {"C", "alpha", "lr", "learning_rate"}  # candidates, not scores
 
 
 def save_figure(fig: Figure, path: Path) -> Path:
@@ -56,7 +57,8 @@ def _panels(columns: dict) -> list[tuple[str, dict]]:
     loss = {k: v for k, v in columns.items() if any(w in k.lower() for w in _LOSS_WORDS)}
     rest = {k: v for k, v in columns.items() if k not in loss}
     # Scores live in [0, 1]; anything else (an L2 strength, a C) would flatten them.
-    scores = {k: v for k, v in rest.items() if np.nanmin(v) >= -1.0 and np.nanmax(v) <= 1.0}
+    scores = {k: v for k, v in rest.items() if k not in _HYPERPARAMETERS
+              and np.nanmin(v) >= -1.0 and np.nanmax(v) <= 1.0}
     other = {k: v for k, v in rest.items() if k not in scores}
     return [(t, c) for t, c in (("loss", loss), ("metrics", scores), ("other columns", other)) if c]
 
