@@ -108,17 +108,19 @@ def find_unsafe(config) -> tuple[str, str] | None:
 
 
 def _is_safe(config: dict) -> bool:
-    registered = str(config.get("registered_name") or config["class_name"])
+    cls = str(config["class_name"])
+    registered = str(config.get("registered_name") or cls)
     if ">" in registered:  # a registered custom class: only transferkit's own are known code
         return registered.startswith("transferkit>") and \
             keras.utils.get_registered_object(registered) is not None
     module = str(config.get("module") or "keras")
-    if not module.startswith(("keras", "tf_keras", "builtins")):
-        return False  # a .keras entry that imports another module
+    if not module.startswith(("keras", "tf_keras")) and not (
+            module == "builtins" and cls.startswith("__")):
+        return False  # a .keras entry that imports another module (or a builtin function)
     inner = config.get("config")
     if isinstance(inner, dict) and "function_type" in inner:
         return False  # a serialised Python function, whatever the class says
-    return config["class_name"] in builtin_classes()
+    return cls in builtin_classes()
 
 
 def how_to_proceed() -> str:

@@ -81,18 +81,22 @@ def test_with_trust_the_h5_loads_and_its_code_runs(crafted):
     crafted["marker"].unlink()
 
 
-def test_a_custom_class_is_refused_naming_it(tmp_path):
-    @keras.utils.register_keras_serializable(package="Mine")
-    class Doubler(keras.layers.Layer):
-        def call(self, x):
-            return 2 * x
+@keras.utils.register_keras_serializable(package="Mine")
+class Doubler(keras.layers.Layer):
+    """A user's own layer: its code is whatever the file's author wrote."""
 
+    def call(self, x):
+        return 2 * x
+
+
+@pytest.mark.parametrize("name", ["custom.h5", "custom.keras"])
+def test_a_custom_class_is_refused_naming_it(tmp_path, name):
     inputs = keras.Input((28, 28, 1))
     x = Doubler(name="double")(keras.layers.Flatten()(inputs))
-    keras.Model(inputs, _mlp_layers(x)).save(str(tmp_path / "custom.h5"))
-    with pytest.raises(UnsafeModelError, match=r"custom.h5: layer 'double' is class "
+    keras.Model(inputs, _mlp_layers(x)).save(str(tmp_path / name))
+    with pytest.raises(UnsafeModelError, match=name + r": layer 'double' is class "
                                                r"'Mine>Doubler', not a built-in"):
-        create_backbone("own_model", weights=str(tmp_path / "custom.h5"), **OPTIONS)
+        create_backbone("own_model", weights=str(tmp_path / name), **OPTIONS)
 
 
 @pytest.mark.parametrize("name", ["plain.keras", "plain_saved"])
