@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,8 @@ class DataConfig:
         test_split: Fraction of ``train`` for test when none given.
         limit: Use at most this many training examples (0 = all), stratified.
         read: Column names, encoding and task for tabular sources.
+        allow_outside_paths: Let a CSV of image/audio paths name files outside its own
+            folder (absolute paths, ``..``); off, such a path is an error naming the line.
     """
 
     train: str = ""
@@ -152,6 +155,7 @@ class DataConfig:
     label_column: str = "label"
     encoding: str = "utf-8"
     label_separator: str = MULTILABEL_SEPARATOR
+    allow_outside_paths: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,16 +188,37 @@ def from_dict(raw: dict[str, Any]) -> RunConfig:
             if not isinstance(value, dict):
                 raise ValueError(f"config.{key}: expected an object of fields, "
                                  f"got {type(value).__name__}")
-            known = {f.name for f in dataclasses.fields(cls)}
-            unknown = set(value) - known
+            hints = typing.get_type_hints(cls)
+            unknown = set(value) - set(hints)
             if unknown:
-                raise ValueError(f"config.{key}: unknown field(s) {sorted(unknown)}")
+                raise ValueError(f"config.{key}: unknown field(s) {sorted(unknown, key=str)}")
+            for name, item in value.items():
+                _check_type(f"config.{key}.{name}", item, hints[name])
             kwargs[key] = cls(**value)
         elif key in {"domain", "recipe"}:
+            _check_type(f"config.{key}", value, str)
             kwargs[key] = value
         else:
             raise ValueError(f"config: unknown field {key!r}")
     return RunConfig(**kwargs)
+
+
+def _check_type(where: str, value, kind) -> None:
+    """A config value of the field's type (JSON/YAML give any type; the dataclasses trust)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = {str: isinstance(value, str), bool: isinstance(value, bool), float: number,
+          int: number and isinstance(value, int),
+          dict: isinstance(value, dict) and all(isinstance(k, str) for k in value)}
+    if kind in ok:
+        good, wanted = ok[kind], kind.__name__
+    elif kind == (str | None):
+        good, wanted = value is None or isinstance(value, str), "a string or null"
+    else:  # tuple[int, ...]: the head's units
+        good = isinstance(value, (list, tuple)) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        wanted = "a list of positive integers"
+    if not good:
+        raise ValueError(f"{where}: expected {wanted}, got {value!r:.80}")
 
 
 def save_config(config: RunConfig, path: Path) -> None:
@@ -203,8 +228,25 @@ def save_config(config: RunConfig, path: Path) -> None:
 
 
 def load_config(path: Path) -> RunConfig:
+    """A run config from ``.json`` (or ``.yaml``/``.yml``); every error is a ValueError
+    naming the file.
+
+    Example:
+        >>> load_config(Path("runs/flowers/config.json")).backbone.name  # doctest: +SKIP
+        'mobilenet_v2'
+    """
     try:
-        raw = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read run config ({exc})") from exc
-    return from_dict(raw)
+        text = Path(path).read_text(encoding="utf-8")
+        if str(path).endswith((".yaml", ".yml")):
+            import yaml
+
+            raw = yaml.safe_load(text)
+            raw = {} if raw is None else raw
+        else:
+            raw = json.loads(text)
+    except Exception as exc:  # noqa: BLE001 - OSError, JSON, yaml.YAMLError, RecursionError
+        raise ValueError(f"{path}: cannot read run config ({exc})") from None
+    try:
+        return from_dict(raw)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None

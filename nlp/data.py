@@ -12,34 +12,27 @@ Example:
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 from transferkit.common.data.domain import Examples, ReadOptions
+from transferkit.common.data.tables import (DataFileError, decode_file, field_count_problem,
+                                            table_rows)
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
-class TextDataError(ValueError):
+class TextDataError(DataFileError):
     """A text source that can't be read; the message names the file (and line)."""
 
 
 def read_text_file(path: Path, encoding: str) -> str:
     """The file decoded with ``encoding``; an error names the line and the bad byte."""
-    data = Path(path).read_bytes()
     try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise TextDataError(
-            f"{path}:{line}: cannot decode byte 0x{data[exc.start]:02x} as {encoding} "
-            f"({exc.reason}); pass the file's encoding (--encoding latin-1, "
-            f"ReadOptions(encoding=...))") from None
-    except LookupError as exc:
-        raise TextDataError(f"{path}: unknown encoding {encoding!r}") from exc
+        return decode_file(path, encoding)
+    except DataFileError as exc:
+        raise TextDataError(str(exc)) from None
 
 
 def parse_label(raw, options: ReadOptions, where: str):
@@ -71,8 +64,12 @@ class _Collector:
         if not text:
             self.skipped.append((where, "empty text"))
             return
+        label = parse_label(raw_label, self.options, where)
+        if label is None and self.options.labels_required:
+            self.skipped.append((where, "empty label"))
+            return
         self.items.append(text)
-        self.labels.append(parse_label(raw_label, self.options, where))
+        self.labels.append(label)
 
     def result(self, source) -> Examples:
         # Skips travel in Examples.skipped only: common.data.read logs them, the trainer
@@ -82,48 +79,71 @@ class _Collector:
 
 
 def read_table(path: Path, options: ReadOptions, delimiter: str) -> Examples:
-    """CSV/TSV with a header; columns from ``options`` (label column optional)."""
-    reader = csv.DictReader(io.StringIO(read_text_file(path, options.encoding), newline=""),
-                            delimiter=delimiter)
-    columns = reader.fieldnames or []
-    if options.text_column not in columns:
-        raise TextDataError(f"{path}: no text column {options.text_column!r}; columns are "
-                            f"{columns} (choose with --text-column)")
+    """CSV/TSV with a header; columns from ``options`` (the label column is optional only
+    where labels are: ``ReadOptions.labels_required`` off, as for ``predict --data``)."""
+    try:
+        columns, rows = table_rows(path, read_text_file(path, options.encoding), delimiter)
+    except DataFileError as exc:
+        raise TextDataError(str(exc)) from None
+    _require_column(path, columns, options.text_column, "text")
     has_label = options.label_column in columns
+    if options.labels_required:
+        _require_column(path, columns, options.label_column, "label")
     out = _Collector(options)
-    for row in reader:
-        out.add(row.get(options.text_column),
-                row.get(options.label_column) if has_label else None,
-                f"{path}:{reader.line_num}")
+    for line, row in rows:
+        problem = field_count_problem(row, len(columns))
+        if problem:
+            out.skipped.append((f"{path}:{line}", problem))
+            continue
+        out.add(row[options.text_column], row[options.label_column] if has_label else None,
+                f"{path}:{line}")
+    if has_label and not out.items and any(r == "empty label" for _, r in out.skipped):
+        raise TextDataError(f"{path}: the label column {options.label_column!r} is empty "
+                            f"on every row that has a text")
     return out.result(path)
+
+
+def _require_column(path: Path, columns: list, name: str, what: str) -> None:
+    if name not in columns:
+        raise TextDataError(f"{path}: no {what} column {name!r}; columns are {columns} "
+                            f"(choose with --{what}-column)")
 
 
 def read_jsonl(path: Path, options: ReadOptions) -> Examples:
     """One JSON object per line with the text and (optional) label fields."""
-    out = _Collector(options)
+    out, labelled = _Collector(options), False
     for number, line in enumerate(read_text_file(path, options.encoding).splitlines(), 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TextDataError(f"{where}: not valid JSON ({exc.msg})") from None
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise TextDataError(f"{where}: not valid JSON "
+                                f"({getattr(exc, 'msg', 'nested too deeply')})") from None
         if not isinstance(row, dict) or options.text_column not in row:
             raise TextDataError(f"{where}: expected an object with a {options.text_column!r} "
-                                f"field")
+                                f"field (choose with --text-column)")
+        labelled = labelled or options.label_column in row
         out.add(row[options.text_column], row.get(options.label_column), where)
+    if options.labels_required and out.items + out.skipped and not labelled:
+        raise TextDataError(f"{path}: no object has a label field {options.label_column!r} "
+                            f"(choose with --label-column)")
     return out.result(path)
 
 
 def read_folder(path: Path, options: ReadOptions) -> Examples:
-    """``root/<class>/*.txt``: each file is one example of its folder's class."""
+    """``root/<class>/*.txt``: each file is one example of its folder's class; a class folder
+    without ``.txt`` files is listed in ``skipped``."""
     classes = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise TextDataError(f"{path}: expected one subfolder per class holding .txt files")
     out = _Collector(options)
     for folder in classes:
-        for file in sorted(folder.rglob("*.txt")):
+        files = sorted(folder.rglob("*.txt"))
+        if not files:
+            out.skipped.append((str(folder), "empty class folder: no .txt files"))
+        for file in files:
             out.add(read_text_file(file, options.encoding), folder.name, str(file))
     return out.result(path)
 

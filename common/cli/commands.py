@@ -11,16 +11,11 @@ from pathlib import Path
 from transferkit.common.cli.inspect import cmd_backbones, cmd_compare, cmd_report  # noqa: F401
 from transferkit.common.cli.options import overrides_from_args, parse_key_values
 from transferkit.common.cli.predict import cmd_predict  # noqa: F401
-from transferkit.common.config import BackboneConfig, RunConfig, from_dict, load_config
+from transferkit.common.config import BackboneConfig, RunConfig, load_config
 
 
 def _read_config_file(path: str) -> RunConfig:
-    text = Path(path).read_text()
-    if path.endswith((".yaml", ".yml")):
-        import yaml
-
-        return from_dict(yaml.safe_load(text) or {})
-    return from_dict(json.loads(text))
+    return load_config(Path(path))  # JSON or YAML; errors name the file
 
 
 def config_from_args(args) -> RunConfig:

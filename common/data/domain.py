@@ -48,7 +48,11 @@ class Examples:
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read a source. Columns apply to CSV/TSV/JSONL."""
+    """How to read a source. Columns apply to CSV/TSV/JSONL.
+
+    ``labels_required`` off (``predict --data``) lets a source have no labels.
+    ``allow_outside_paths`` lets a CSV list files outside its own folder.
+    """
 
     path_column: str = "path"
     text_column: str = "text"
@@ -56,6 +60,8 @@ class ReadOptions:
     encoding: str = "utf-8"
     label_separator: str = MULTILABEL_SEPARATOR  # multilabel: "a|b" split on this
     task: str = "multiclass"
+    labels_required: bool = True
+    allow_outside_paths: bool = False
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ class LabelCodec:
             >>> LabelCodec.fit(["cat", "dog", "cat"]).names
             ('cat', 'dog')
         """
+        missing = sum(lab is None for lab in labels)
+        if missing:  # never a class named "None": the readers skip unlabelled rows
+            raise ValueError(f"{missing} training example(s) have no label")
         if task == "regression":
             return cls(task, ("value",))
         if task == "multilabel":
@@ -38,7 +41,8 @@ class LabelCodec:
         else:
             names = sorted({str(lab) for lab in labels})
         if len(names) < 2 and task == "multiclass":
-            raise ValueError(f"need at least 2 classes, found {names}")
+            raise ValueError(f"need at least 2 classes, found {names} (check --label-column "
+                             f"and the data's labels)")
         return cls(task, tuple(names), separator)
 
     @property

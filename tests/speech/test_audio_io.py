@@ -73,7 +73,9 @@ def test_read_csv_with_groups(tmp_path, audio_dir):
         "path,label,voice\n"
         f"{audio_dir / 'tone_16k.wav'},a,v1\n{audio_dir / 'tone_8k.wav'},b,v2\n"
         f"{audio_dir / 'empty.wav'},b,v2\n")
-    examples = read_audio_source(tmp_path / "index.csv", ReadOptions())
+    with pytest.raises(ValueError, match=r"index\.csv:2: path .* is outside the CSV's folder"):
+        read_audio_source(tmp_path / "index.csv", ReadOptions())
+    examples = read_audio_source(tmp_path / "index.csv", ReadOptions(allow_outside_paths=True))
     assert examples.labels == ("a", "b") and examples.groups == ("v1", "v2")
     assert len(examples.skipped) == 1
 

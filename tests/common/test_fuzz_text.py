@@ -1,0 +1,115 @@
+"""Fuzzing the text/CSV readers and the config loader: whatever the input, either a result
+that keeps the readers' promises or a ValueError (the toolkit's errors, which the CLI prints
+as one line), never a TypeError, IndexError, csv.Error or yaml error from inside."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transferkit.common.config import from_dict, load_config
+from transferkit.common.data.domain import ReadOptions
+from transferkit.common.data.files import labelled_files
+from transferkit.common.data.tables import table_rows
+from transferkit.nlp.data import read_source
+
+FUZZ = settings(max_examples=500, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# the characters that matter to CSV/JSON, and a few that don't
+CSV_TEXT = st.lists(st.sampled_from(list('ab,"\t\n\r \\{}:[]|é\x00\ufeff') + ["pos", "neg"]),
+                    max_size=60).map("".join)
+OPTIONS = st.builds(ReadOptions, text_column=st.sampled_from(["text", "t", ""]),
+                    label_column=st.sampled_from(["label", "l"]),
+                    encoding=st.sampled_from(["utf-8", "latin-1", "utf-16", "no-such-codec"]),
+                    task=st.sampled_from(["multiclass", "multilabel", "regression"]),
+                    labels_required=st.booleans(), path_column=st.sampled_from(["path", "a"]))
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("fuzz")
+
+
+@FUZZ
+@given(text=CSV_TEXT, delimiter=st.sampled_from([",", "\t"]))
+def test_table_rows(text, delimiter):
+    try:
+        header, rows = table_rows("f.csv", text, delimiter)
+    except ValueError as exc:
+        assert str(exc).startswith("f.csv")
+        return
+    assert header and all(isinstance(line, int) and line >= 2 for line, _ in rows)
+    assert all(set(header) <= set(row) for _, row in rows)
+
+
+@FUZZ
+@given(body=CSV_TEXT, header=st.sampled_from(["text,label", "text\tlabel", "label,text", "t"]),
+       suffix=st.sampled_from([".csv", ".tsv", ".jsonl"]), options=OPTIONS,
+       raw=st.binary(max_size=40))
+def test_read_source(folder, body, header, suffix, options, raw):
+    path = folder / f"data{suffix}"
+    path.write_bytes(f"{header}\n{body}".encode() + raw)
+    try:
+        ex = read_source(path, options)
+    except ValueError as exc:
+        assert str(path) in str(exc)
+        return
+    assert len(ex.items) == len(ex.labels) and all(t.strip() for t in ex.items)
+    if options.labels_required:
+        assert all(lab is not None and lab != "None" for lab in ex.labels)
+
+
+@FUZZ
+@given(body=CSV_TEXT, options=OPTIONS, allow=st.booleans(),
+       header=st.sampled_from(["path,label", "a,label,group", "path"]))
+def test_labelled_files(folder, body, options, allow, header):
+    from dataclasses import replace
+
+    path = folder / "files.csv"
+    path.write_text(f"{header}\n{body}", encoding="utf-8")
+    try:
+        rows = labelled_files(path, replace(options, allow_outside_paths=allow), "image")
+    except ValueError as exc:
+        assert str(path) in str(exc)
+        return
+    assert all(label.strip() for _, label, _ in rows)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+FIELDS = {"backbone": ["name", "weights", "options"],
+          "head": ["units", "activation", "dropout", "task", "standardize"],
+          "train": ["epochs", "head_fit", "class_weight", "batch_size", "learning_rate",
+                    "embedding_cache", "augment", "seed"],
+          "data": ["train", "validation_split", "limit", "encoding", "allow_outside_paths"]}
+# well-formed shapes with random values: the field names are right, the values anything,
+# plausible ones among them (so the dataclasses' own checks run too)
+VALUE = JSON | st.sampled_from(["multiclass", "auto", "disk", "balanced", "x", "none", 0, 1, -1,
+                                0.5, 2.0, float("nan"), [128], [0], [True], True, {"size": 8}])
+SHAPED = st.fixed_dictionaries({}, optional={
+    section: st.dictionaries(st.sampled_from(names), VALUE, max_size=3)
+    for section, names in FIELDS.items()} | {"domain": JSON, "recipe": JSON})
+
+
+@FUZZ
+@given(raw=JSON | SHAPED)
+def test_from_dict(raw):
+    try:
+        from_dict(raw)
+    except ValueError as exc:
+        assert str(exc)
+
+
+@FUZZ
+@given(raw=JSON | SHAPED, suffix=st.sampled_from([".json", ".yaml"]),
+       junk=st.sampled_from(["", "{", "- [", ": :", "\x00", "key: [1, 2"]))
+def test_load_config(folder, raw, suffix, junk):
+    path = folder / f"config{suffix}"
+    path.write_text(json.dumps(raw) + junk, encoding="utf-8")
+    try:
+        load_config(path)
+    except ValueError as exc:
+        assert str(path) in str(exc)
