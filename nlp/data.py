@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from transferkit.common.data.domain import Examples, ReadOptions
@@ -41,15 +42,21 @@ def parse_label(raw, options: ReadOptions, where: str):
         return None
     if options.task == "regression":
         try:
-            return float(raw)
-        except (TypeError, ValueError):
+            value = float(raw)
+        except (TypeError, ValueError, OverflowError):
             raise TextDataError(f"{where}: regression label {raw!r} is not a number") from None
+        if not math.isfinite(value):  # a nan/inf target turns the whole loss into nan
+            raise TextDataError(f"{where}: regression label {raw!r} is not a finite number")
+        return value
     if options.task == "multilabel":
         if isinstance(raw, (list, tuple)):
             return tuple(str(x).strip() for x in raw if str(x).strip())
         sep = options.label_separator
         parts = str(raw).split(sep) if sep else [str(raw)]
         return tuple(p.strip() for p in parts if p.strip())
+    if isinstance(raw, (list, dict)):  # JSONL: would become a class named "['a', 'b']"
+        raise TextDataError(f"{where}: a class label must be one name, got {raw!r:.60} "
+                            f"(a list of labels wants --task multilabel)")
     return str(raw).strip()
 
 

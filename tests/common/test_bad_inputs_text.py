@@ -81,6 +81,11 @@ def _write_corpus(root):
     (root / "empty.csv").write_text("")
     (root / "bom.csv").write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n")
     _csv(root / "tabs.tsv", _rows(), delimiter="\t")
+    _csv(root / "nan_target.csv", [["text", "label"]] + [[r[0], i] for i, r in
+                                                          enumerate(_rows()[1:])] + [["x", "nan"]])
+    (root / "list_label.jsonl").write_text("\n".join(json.dumps({"text": r[0], "label": r[1]})
+                                                     for r in _rows()[1:5]) +
+                                           '\n{"text": "both", "label": ["pos", "neg"]}\n')
     (root / "nolabel.jsonl").write_text("\n".join(json.dumps({"text": r[0]})
                                                   for r in _rows()[1:]) + "\n")
     for label, texts in (("neg", ["bad film"] * 15), ("pos", ["good film"] * 15)):
@@ -140,6 +145,10 @@ CASES = [
     Case("tsv", "tabs.tsv"),
     Case("jsonl without labels", "nolabel.jsonl",
          error=r"nolabel\.jsonl: no object has a label field 'label'"),
+    Case("regression target nan", "nan_target.csv", flags=("--task", "regression"),
+         error=r"nan_target\.csv:32: regression label 'nan' is not a finite number"),
+    Case("jsonl list label, multiclass", "list_label.jsonl",
+         error=r"list_label\.jsonl:5: a class label must be one name.*--task multilabel"),
     Case("empty class folder (text)", "folder", skips=(r"folder/empty\tempty class folder",)),
     Case("vision csv field > 128 KB", "images/index.csv", domain="vision", n=6),
     Case("vision csv path outside its folder", "images/outside.csv", domain="vision",

@@ -4,6 +4,8 @@ as one line), never a TypeError, IndexError, csv.Error or yaml error from inside
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +20,8 @@ from transferkit.nlp.data import read_source
 FUZZ = settings(max_examples=500, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 # the characters that matter to CSV/JSON, and a few that don't
-CSV_TEXT = st.lists(st.sampled_from(list('ab,"\t\n\r \\{}:[]|é\x00\ufeff') + ["pos", "neg"]),
+CSV_TEXT = st.lists(st.sampled_from(list('ab,"\t\n\r \\{}:[]|é\x00\ufeff') +
+                                   ["pos", "neg", "nan", "-inf", "1e999", '"label"', '"text"']),
                     max_size=60).map("".join)
 OPTIONS = st.builds(ReadOptions, text_column=st.sampled_from(["text", "t", ""]),
                     label_column=st.sampled_from(["label", "l"]),
@@ -59,14 +62,16 @@ def test_read_source(folder, body, header, suffix, options, raw):
     assert len(ex.items) == len(ex.labels) and all(t.strip() for t in ex.items)
     if options.labels_required:
         assert all(lab is not None and lab != "None" for lab in ex.labels)
+    if options.task == "regression":
+        assert all(lab is None or math.isfinite(lab) for lab in ex.labels)
+    elif options.task == "multiclass":
+        assert all(lab is None or (isinstance(lab, str) and lab) for lab in ex.labels)
 
 
 @FUZZ
 @given(body=CSV_TEXT, options=OPTIONS, allow=st.booleans(),
        header=st.sampled_from(["path,label", "a,label,group", "path"]))
 def test_labelled_files(folder, body, options, allow, header):
-    from dataclasses import replace
-
     path = folder / "files.csv"
     path.write_text(f"{header}\n{body}", encoding="utf-8")
     try:
@@ -113,3 +118,21 @@ def test_load_config(folder, raw, suffix, junk):
         load_config(path)
     except ValueError as exc:
         assert str(path) in str(exc)
+
+
+@FUZZ
+@given(rows=st.lists(st.dictionaries(st.sampled_from(["text", "label", "x"]), JSON, max_size=3),
+                     max_size=5), options=OPTIONS)
+def test_read_jsonl_objects(folder, rows, options):
+    """Well-formed JSON lines whose fields hold any JSON value (lists, objects, nan)."""
+    path = folder / "rows.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    try:
+        ex = read_source(path, replace(options, encoding="utf-8", text_column="text"))
+    except ValueError as exc:
+        assert str(path) in str(exc)
+        return
+    if options.task == "regression":
+        assert all(lab is None or math.isfinite(lab) for lab in ex.labels)
+    elif options.task == "multiclass":
+        assert all(lab is None or (isinstance(lab, str) and lab) for lab in ex.labels)
