@@ -9,11 +9,13 @@ front of the model (:mod:`transferkit.speech.serving`), so they take waveforms a
 """
 from transferkit.common.data.domain import Domain, register_domain
 from transferkit.common.plugins import import_submodules
+from transferkit.speech.audio_io import check_audio
 from transferkit.speech.data import read_audio_inputs, read_audio_source
 from transferkit.speech.pipeline import make_audio_dataset, predict_clips
 from transferkit.speech.serving import serving_model
 
 register_domain(Domain(name="speech", read_source=read_audio_source,
                        make_dataset=make_audio_dataset, read_inputs=read_audio_inputs,
-                       serving_model=serving_model, predict=predict_clips))
+                       serving_model=serving_model, predict=predict_clips,
+                       check_input=check_audio))
 import_submodules(__name__)

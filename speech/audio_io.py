@@ -160,6 +160,8 @@ def _read_mono(path) -> tuple[np.ndarray, int]:
         else:
             data = fh.read(dtype="float32", always_2d=True)
         rate = fh.samplerate
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise ValueError(f"implausible sample rate {rate} Hz in the header")
     wave = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
     return np.ascontiguousarray(wave), rate
 
@@ -167,8 +169,11 @@ def _read_mono(path) -> tuple[np.ndarray, int]:
 def check_audio(path) -> str:
     """Why ``path`` can't be used as audio, or ``""`` when it can.
 
-    Reads the header and the last frames, which catches missing, empty, non-audio,
-    wrongly named and truncated files without decoding the whole file.
+    Integer PCM (which holds no NaN and decodes sample by sample) is checked by its
+    header and last frames, which catches missing, empty, non-audio, wrongly named and
+    truncated files without decoding the whole file. Float and compressed files are
+    decoded in full: a NaN/inf sample or a corrupt frame in the middle would otherwise
+    stop a run at feature extraction.
     """
     import soundfile as sf
 
@@ -177,18 +182,45 @@ def check_audio(path) -> str:
         return "file not found"
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         return f"not an audio extension ({path.suffix or 'none'})"
+    if path.stat().st_size == 0:
+        return "empty file (0 bytes)"
     try:
         info = sf.info(str(path))
         if info.frames <= 0:
             return "no audio samples"
-        with sf.SoundFile(str(path)) as fh:
-            fh.seek(max(0, info.frames - 16))
-            tail = fh.read(16, dtype="float32")
-        if len(tail) == 0:
-            return "truncated (header promises more samples than the file holds)"
+        if not MIN_RATE <= info.samplerate <= MAX_RATE or info.channels > MAX_CHANNELS:
+            return (f"implausible header ({info.samplerate} Hz, {info.channels} channels; "
+                    f"expected {MIN_RATE}-{MAX_RATE} Hz, at most {MAX_CHANNELS} channels)")
+        return _check_samples(path, info)
     except Exception as exc:  # noqa: BLE001
         return f"undecodable ({type(exc).__name__}: {str(exc)[:120]})"
-    return ""
+
+
+MIN_RATE, MAX_RATE = 1000, 768_000  # Hz: a header outside this is corrupt (and 1 Hz would
+MAX_CHANNELS = 64                   # resample a short file to gigabytes)
+MAX_PEAK = 1000.0  # float samples beyond this are corrupt data, not loud audio
+
+
+def _check_samples(path: Path, info) -> str:
+    import soundfile as sf
+
+    with sf.SoundFile(str(path)) as fh:
+        if fh.subtype.startswith(("PCM_", "ULAW", "ALAW")):  # integers: no NaN possible
+            fh.seek(max(0, info.frames - 16))
+            if len(fh.read(16, dtype="float32")) == 0:
+                return "truncated (header promises more samples than the file holds)"
+            return ""
+        read = 0
+        for block in fh.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+            bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
+            if bad.size:
+                return (f"non-finite samples (NaN or inf) from {(read + bad[0]) / info.samplerate:.3f}"
+                        " s on")
+            peak = float(np.max(np.abs(block)))
+            if peak > MAX_PEAK:  # resampling such values overflows float32 to inf
+                return f"implausible sample values (peak {peak:.3g}; audio is about -1..1)"
+            read += len(block)
+    return "" if read else "no audio samples"
 
 
 def fix_length(wave: np.ndarray, length: int) -> np.ndarray:

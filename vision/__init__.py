@@ -8,7 +8,8 @@ takes encoded image bytes (``serving_default``) or float images of any size
 from transferkit.common.data.domain import Domain, register_domain
 from transferkit.common.data.files import input_files
 from transferkit.common.plugins import import_submodules
-from transferkit.vision.data import IMAGE_EXTENSIONS, make_image_dataset, read_image_source
+from transferkit.vision.data import (IMAGE_EXTENSIONS, check_image, make_image_dataset,
+                                     read_image_source)
 from transferkit.vision.serving import predict_images, serving_model
 
 
@@ -19,5 +20,6 @@ def read_image_inputs(args: list[str]) -> list[str]:
 
 register_domain(Domain(name="vision", read_source=read_image_source,
                        make_dataset=make_image_dataset, read_inputs=read_image_inputs,
-                       serving_model=serving_model, predict=predict_images))
+                       serving_model=serving_model, predict=predict_images,
+                       check_input=check_image))
 import_submodules(__name__)

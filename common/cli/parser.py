@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="transferkit", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Transfer learning for vision, text and speech on TensorFlow (tf_keras).")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, print the full traceback (not only its message)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _train_parser(sub)
     p = sub.add_parser("evaluate", help="evaluate a run on labelled data")
@@ -127,6 +129,8 @@ def _data_parser(sub) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if "--debug" in extra:  # also accepted after the verb: ``predict RUN x.png --debug``
+        args.debug, extra = True, [e for e in extra if e != "--debug"]
     if extra and args.command == "predict" and not any(e.startswith("-") for e in extra):
         args.inputs += extra  # ``predict RUN --json a.jpg``: inputs after an option
     elif extra:
@@ -146,13 +150,30 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; resume a training run with --resume", file=sys.stderr)
         return 130
-    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
-        print(f"transferkit {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except ImportError as exc:  # a domain's optional dependencies are not installed
-        print(f"transferkit {args.command}: error: {exc}; install the domain's extra, e.g. "
-              "pip install 'transferkit[all]' (or [vision], [nlp], [speech])", file=sys.stderr)
-        return 2
+    except Exception as exc:  # noqa: BLE001 - every error ends as one line (see _error)
+        return _error(args, exc)
+
+
+def _error(args, exc: Exception) -> int:
+    """One line naming the problem, exit code 2; ``--debug`` adds the traceback.
+
+    The toolkit's errors (bad input, a missing or damaged file, weights that are not on
+    this machine) are ValueError, KeyError, OSError or RuntimeError subclasses; anything
+    else is unexpected and says so.
+    """
+    import traceback
+
+    if args.debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    if isinstance(exc, ImportError):  # a domain's optional dependencies are not installed
+        message += ("; install the domain's extra, e.g. pip install 'transferkit[all]' "
+                    "(or [vision], [nlp], [speech])")
+    elif not isinstance(exc, (ValueError, KeyError, OSError, RuntimeError)):
+        message = f"unexpected {type(exc).__name__}: {message}"
+        message += "" if args.debug else " (rerun with --debug for the traceback)"
+    print(f"transferkit {args.command}: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

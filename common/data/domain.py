@@ -93,6 +93,8 @@ class Domain:
         extraction_order: ``(items, contract) -> permutation`` in which frozen feature
             extraction should visit the items (text: by token length, so each batch pads to
             its own longest text); the features come back in the items' own order.
+        check_input: ``(item) -> reason`` (``""`` when usable), never raising, for
+            ``transferkit predict``: a bad file gets its own row instead of stopping the call.
     """
 
     name: str
@@ -102,6 +104,7 @@ class Domain:
     serving_model: Callable[..., Any] | None = None
     predict: Callable[..., np.ndarray] | None = None
     extraction_order: Callable[..., np.ndarray] | None = None
+    check_input: Callable[[Any], str] | None = None
 
 
 _DOMAINS: dict[str, Domain] = {}

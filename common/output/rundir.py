@@ -40,7 +40,7 @@ class SavedModelPredictor:
     def __init__(self, path: Path):
         from transferkit.common.keras import tf
 
-        self._loaded = tf.saved_model.load(str(path))
+        self._loaded = _load_saved_model(path)
         self._fn = self._loaded.signatures[DEFAULT_SIGNATURE]
         _, kwargs = self._fn.structured_input_signature
         self._names = list(kwargs)
@@ -72,6 +72,46 @@ class SavedModelPredictor:
             parts = [self(b[0] if isinstance(b, tuple) else b).numpy() for b in data]
             return np.concatenate(parts) if parts else np.zeros((0,))
         return self(tf.convert_to_tensor(data)).numpy()
+
+
+class DamagedRunError(RuntimeError):
+    """A file of a run directory is truncated or corrupt; the message names the file."""
+
+
+def _load_saved_model(path: Path):
+    from transferkit.common.keras import tf
+
+    try:
+        return tf.saved_model.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - protobuf, DataLossError, OpError...
+        cause = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:160]}" if str(
+            exc).strip() else type(exc).__name__
+        raise DamagedRunError(
+            f"{_damaged_file(path)} is truncated or corrupt, so the run {path.parent} is "
+            f"damaged: retrain it (or restore it from a copy) ({cause})") from exc
+
+
+def _damaged_file(path: Path) -> Path:
+    """Which of a SavedModel's files does not read: the graph, the index or the data."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    from transferkit.common.keras import tf
+
+    try:
+        saved_model_pb2.SavedModel().ParseFromString((path / "saved_model.pb").read_bytes())
+    except Exception:  # noqa: BLE001
+        return path / "saved_model.pb"
+    prefix = path / "variables" / "variables"
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+    except Exception:  # noqa: BLE001
+        return prefix.with_suffix(".index")
+    try:
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except Exception:  # noqa: BLE001
+        return next(iter(sorted(prefix.parent.glob("variables.data-*"))), prefix.parent)
+    return path
 
 
 def predict_items(domain, model, items, contract, batch_size: int = 64) -> np.ndarray:
