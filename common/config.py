@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,14 @@ class TrainConfig:
         if self.class_weight not in CLASS_WEIGHTS:
             raise ValueError(f"train.class_weight must be 'balanced' or empty, "
                              f"got {self.class_weight!r}")
+        _at_least("train", self, 1, "batch_size")
+        _at_least("train", self, 0, "epochs", "fine_tune_epochs", "unfreeze_top",
+                  "early_stopping_patience")
+        for name in ("learning_rate", "fine_tune_learning_rate", "backbone_lr_multiplier"):
+            value, positive = getattr(self, name), name != "backbone_lr_multiplier"
+            if not (value < math.inf and (value > 0 if positive else value >= 0)):  # nan: no
+                kind = "positive" if positive else "non-negative"
+                raise ValueError(f"train.{name} must be a {kind} finite number, got {value}")
 
 
 @dataclass(frozen=True)
@@ -157,6 +166,13 @@ class DataConfig:
     label_separator: str = MULTILABEL_SEPARATOR
     allow_outside_paths: bool = False
 
+    def __post_init__(self):
+        _at_least("data", self, 0, "limit")
+        splits = (self.validation_split, self.test_split)
+        if not (all(0 <= f < 1 for f in splits) and sum(splits) < 1):
+            raise ValueError(f"data.validation_split and data.test_split must be in [0, 1) "
+                             f"and sum below 1, got {splits[0]} and {splits[1]}")
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -168,6 +184,13 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
     recipe: str = ""
+
+
+def _at_least(section: str, config, low: int, *names: str) -> None:
+    for name in names:
+        if getattr(config, name) < low:
+            raise ValueError(f"{section}.{name} must be at least {low}, "
+                             f"got {getattr(config, name)}")
 
 
 _NESTED = {"backbone": BackboneConfig, "head": HeadConfig, "train": TrainConfig, "data": DataConfig}
@@ -206,7 +229,8 @@ def from_dict(raw: dict[str, Any]) -> RunConfig:
 def _check_type(where: str, value, kind) -> None:
     """A config value of the field's type (JSON/YAML give any type; the dataclasses trust)."""
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = {str: isinstance(value, str), bool: isinstance(value, bool), float: number,
+    ok = {str: isinstance(value, str), bool: isinstance(value, bool),
+          float: number and not abs(value) > 1.7e308,  # 10**400 overflows a float later
           int: number and isinstance(value, int),
           dict: isinstance(value, dict) and all(isinstance(k, str) for k in value)}
     if kind in ok:

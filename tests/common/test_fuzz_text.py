@@ -136,3 +136,16 @@ def test_read_jsonl_objects(folder, rows, options):
         assert all(lab is None or math.isfinite(lab) for lab in ex.labels)
     elif options.task == "multiclass":
         assert all(lab is None or (isinstance(lab, str) and lab) for lab in ex.labels)
+
+
+@pytest.mark.parametrize("raw,message", [
+    ({"train": {"batch_size": 0}}, "train.batch_size must be at least 1"),
+    ({"train": {"learning_rate": float("nan")}}, "train.learning_rate must be a positive"),
+    ({"data": {"validation_split": 0.6, "test_split": 0.5}}, "sum below 1"),
+    ({"head": {"units": 128}}, "config.head.units: expected a list of positive integers"),
+    ({"backbone": {"options": {"1": 2}, "name": 5}}, "config.backbone.name: expected str"),
+])
+def test_config_values_found_by_the_fuzz(raw, message):
+    """What the fuzz found: these were TypeErrors from inside, or accepted and trained on."""
+    with pytest.raises(ValueError, match=message):
+        from_dict(raw)
