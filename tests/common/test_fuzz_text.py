@@ -149,3 +149,11 @@ def test_config_values_found_by_the_fuzz(raw, message):
     """What the fuzz found: these were TypeErrors from inside, or accepted and trained on."""
     with pytest.raises(ValueError, match=message):
         from_dict(raw)
+
+
+def test_reader_errors_found_by_the_fuzz(folder):
+    """An unknown --encoding was a LookupError from the image/audio CSV reader."""
+    path = folder / "index.csv"
+    path.write_text("path,label\na.png,x\n")
+    with pytest.raises(ValueError, match=r"index\.csv: unknown encoding 'no-such-codec'"):
+        labelled_files(path, ReadOptions(encoding="no-such-codec"), "image")
