@@ -214,8 +214,8 @@ def _check_samples(path: Path, info) -> str:
         for block in fh.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
             bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
             if bad.size:
-                return (f"non-finite samples (NaN or inf) from {(read + bad[0]) / info.samplerate:.3f}"
-                        " s on")
+                at = (read + bad[0]) / info.samplerate
+                return f"non-finite samples (NaN or inf) from {at:.3f} s on"
             peak = float(np.max(np.abs(block)))
             if peak > MAX_PEAK:  # resampling such values overflows float32 to inf
                 return f"implausible sample values (peak {peak:.3g}; audio is about -1..1)"
