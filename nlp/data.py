@@ -1,9 +1,14 @@
 """Read labelled text: CSV/TSV, JSONL, or a folder with one subfolder of ``.txt`` per class.
 
 Files are decoded with the explicit ``ReadOptions.encoding``; a decoding error names the
-file and the line. Empty texts are never silently dropped: they go to
-``Examples.skipped`` (with ``file:line``) and a warning. Labels follow ``ReadOptions.task``:
-class names, lists split on ``label_separator`` (multilabel), or floats (regression).
+file, the line and the byte offset. CSV is parsed strictly (:mod:`common.data.tables`): a
+quote that never closes names the line where it opens. Nothing is silently dropped: empty
+texts, empty labels (when ``ReadOptions.labels_required``, as in training), rows whose
+fields don't fit the header and class folders without ``.txt`` files go to
+``Examples.skipped`` (with ``file:line``), which the run lists in ``skipped.txt``; a
+missing label column is an error naming the columns found. Labels follow
+``ReadOptions.task``: class names, lists split on ``label_separator`` (multilabel), or
+finite floats (regression).
 
 Example:
     >>> ex = read_source("reviews.csv", ReadOptions(text_column="review"))  # doctest: +SKIP

@@ -77,7 +77,26 @@ def table_rows(path, text: str, delimiter: str) -> tuple[list[str], list[tuple[i
     if len(set(header)) != len(header) or not all(h.strip() for h in header):
         raise DataFileError(f"{path}:{rows[0][0]}: the header needs distinct, non-empty "
                             f"column names; found {header}")
+    for line, fields in body:
+        _check_swallowed(path, line, fields, len(header), delimiter, reader.line_num)
     return header, [(line, _as_dict(header, fields)) for line, fields in body]
+
+
+def _check_swallowed(path, line: int, fields: list[str], width: int, delimiter: str,
+                     lines: int) -> None:
+    """A stray quote closed by another far below reads as valid CSV: one field swallowing
+    the rows between. Caught when that field holds over half the file's lines and at least
+    two of them look like rows of their own (the header's number of delimiters)."""
+    for field in fields:
+        inner = field.split("\n")
+        if len(inner) > max(2, lines // 2):
+            looks = sum(part.count(delimiter) == width - 1 for part in inner[1:])
+            if looks >= 2:
+                raise DataFileError(
+                    f"{path}:{line}: a quoted field starting on this line runs over "
+                    f"{len(inner)} lines and holds {looks} lines that look like rows: a "
+                    f"quote opened on this line may close far below; double quotes inside "
+                    f"a quoted field (\"\")")
 
 
 def _as_dict(header: list[str], fields: list[str]) -> dict:

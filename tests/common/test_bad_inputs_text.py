@@ -55,6 +55,8 @@ def _write_corpus(root):
     lines = _lines(good)
     (root / "unclosed.csv").write_text("\n".join(lines[:4] + ['"Unclosed quote, pos']
                                                  + lines[4:]) + "\n")
+    (root / "closed_far_below.csv").write_text("\n".join(
+        lines[:4] + ['"Unclosed quote, pos'] + lines[4:-1] + [lines[-1] + '",pos']) + "\n")
     (root / "stray_quote.csv").write_text("\n".join(lines[:3] + ['"quoted" then text,neg']
                                                     + lines[3:]) + "\n")
     rows = _rows()
@@ -118,6 +120,9 @@ CASES = [
     Case("good csv", "good.csv"),
     Case("unclosed quote", "unclosed.csv",
          error=r"unclosed\.csv:5: a quote opened on this line never closes"),
+    Case("quote closed far below", "closed_far_below.csv",
+         error=r"closed_far_below\.csv:5: a quoted field starting on this line runs over 28 "
+               r"lines and holds 27 lines that look like rows"),
     Case("stray quote", "stray_quote.csv", error=r"stray_quote\.csv:4: malformed CSV"),
     Case("empty label", "empty_label.csv", n=N - 2,
          skips=(r"empty_label\.csv:4\tempty label", r"empty_label\.csv:8\tempty label")),
