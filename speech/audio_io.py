@@ -182,9 +182,9 @@ def check_audio(path) -> str:
         return "file not found"
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         return f"not an audio extension ({path.suffix or 'none'})"
-    if path.stat().st_size == 0:
-        return "empty file (0 bytes)"
     try:
+        if path.stat().st_size == 0:
+            return "empty file (0 bytes)"
         info = sf.info(str(path))
         if info.frames <= 0:
             return "no audio samples"

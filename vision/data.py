@@ -43,7 +43,13 @@ def check_image(file) -> str:
         >>> check_image("notes.txt")  # doctest: +SKIP
         'not an image extension (.txt)'
     """
-    file = Path(file)
+    try:
+        return _check_image(Path(file))
+    except OSError as exc:  # unreadable: permissions, a folder named .jpg, I/O errors
+        return f"unreadable ({type(exc).__name__}: {exc.strerror or exc})"
+
+
+def _check_image(file: Path) -> str:
     if not file.is_file():
         return "file not found"
     if file.suffix.lower() not in IMAGE_EXTENSIONS:

@@ -43,7 +43,7 @@ def _checked(domain, args: list[str]) -> list[dict]:
     out = []
     for arg in args:
         if not Path(arg).exists():
-            out.append({"input": arg, "error": "no such file or folder"})
+            out.append({"input": arg, "error": "not found: no such file or folder"})
             continue
         found = list(domain.read_inputs([arg]))
         if not found:

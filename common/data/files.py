@@ -61,7 +61,8 @@ def _scan_folder(root: Path) -> list[Row]:
     if not classes:
         raise ValueError(f"{root}: expected one subfolder per class, found none")
     rows = [(f, c.name, None) for c in classes for f in sorted(c.rglob("*"))
-            if f.is_file() and not f.name.startswith(".")]
+            if (f.is_file() or f.is_symlink()) and not f.name.startswith(".")]
+    # (a dangling link stays in, so its check lists it: "file not found")
     # an empty class would vanish from the labels without a word
     empty = sorted({c.name for c in classes} - {label for _, label, _ in rows})
     if empty:

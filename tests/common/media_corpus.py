@@ -66,8 +66,9 @@ def write_images(folder, rng, make) -> dict:
     frames = [Image.fromarray(make(rng)) for _ in range(3)]
     frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:])
     Image.fromarray(good).convert("1").save(folder / "one_bit.bmp")
+    (folder / "dangling_link.png").symlink_to(folder / "deleted.png")
     return {**{name: why for name, (_, why) in files.items()}, "animated.gif": "",
-            "one_bit.bmp": "unsupported BMP"}
+            "one_bit.bmp": "unsupported BMP", "dangling_link.png": "not found"}
 
 
 def tone(freq: float, seconds: float = 0.5, sr: int = SR) -> np.ndarray:
