@@ -47,15 +47,35 @@ def cmd_train(args) -> int:
     from transferkit.common.cli.summary import summary, summary_text
     from transferkit.common.train.trainer import train_run
 
+    args = _resume_args(args)
     config = config_from_args(args)
     if not config.data.train:
         raise ValueError("train: --data is required")
     quiet = args.quiet or args.json
     with _quiet(quiet):
-        result = train_run(config, args.out, resume=args.resume, verbose=0 if quiet else None)
+        result = train_run(config, args.out, resume=args.resume, verbose=0 if quiet else None,
+                           overwrite=getattr(args, "overwrite", False))
     s = summary(result.run_dir, result.metrics)
     print(json.dumps(s, indent=2) if args.json else summary_text(s))
     return 0
+
+
+def _resume_args(args):
+    """``--resume RUN`` names the run directory (``--out`` then optional); ``--resume``
+    alone resumes ``--out``. Returns args with ``out`` set and ``resume`` a bool."""
+    import argparse
+
+    path = args.resume if isinstance(args.resume, str) else None
+    if path and args.out and Path(path).resolve() != Path(args.out).resolve():
+        raise ValueError(f"train: --resume {path} and --out {args.out} name two run "
+                         f"directories; give one")
+    out = path or args.out
+    if not out:
+        raise ValueError("train: --out is required (or --resume RUN)")
+    if path and not (Path(path) / "config.json").is_file():
+        raise FileNotFoundError(f"--resume {path}: {Path(path) / 'config.json'} is missing, "
+                                f"so {path} is not a transferkit run to resume")
+    return argparse.Namespace(**{**vars(args), "out": out, "resume": bool(args.resume)})
 
 
 @contextlib.contextmanager

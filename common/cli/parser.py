@@ -30,7 +30,7 @@ def _train_parser(sub) -> None:
                        description="Phase 1 trains a head on the frozen backbone (through the "
                        "embedding cache); --fine-tune-epochs adds phase 2.")
     p.add_argument("--data", help="training data: folder of class folders, CSV/TSV, JSONL")
-    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--out", help="run directory to write (required unless --resume RUN)")
     p.add_argument("--backbone", help="registry name (see `transferkit backbones`)")
     p.add_argument("--weights", help="pretrained source name (default: the backbone's), "
                    "'none' for random init, or a local path (for own_model: your model file)")
@@ -42,7 +42,11 @@ def _train_parser(sub) -> None:
                    "Python code on loading. RISK: a file from someone else can then run any "
                    "code on this machine; off, such a file is refused")
     p.add_argument("--config", help="start from a config.json / .yaml (flags override it)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN",
+                   help="continue an interrupted run (in --out, or the run directory RUN) "
+                   "from its checkpoints and config.json")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished run in --out (without it that is an error)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or log lines; "
                    "only the summary (and errors)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -27,6 +27,7 @@ from transferkit.common.output.export import (DEFAULT_SIGNATURE, KERAS_FILE, SAV
 from transferkit.common.output.predictions import read_calibration
 from transferkit.common.data.labels import LabelCodec
 from transferkit.common.data.pipeline import build_pipeline
+from transferkit.common.io import MANIFEST
 
 
 class SavedModelPredictor:
@@ -205,6 +206,31 @@ class LoadedRun:
         return with_temperature(plain_model(self.keras_model()), self.temperature)
 
 
+# What a loaded run reads; a copy may leave out the rest (report, predictions, tflite).
+_LOADS_FROM = ("config.json", "labels.txt", "contract.json", "calibration.json", SAVED_MODEL,
+               WEIGHTS, KERAS_FILE)
+
+
+def _check_manifest(run_dir: Path) -> None:
+    """A run loads only with its ``run.json``, which the trainer writes last; every file it
+    lists must be there (a retrain killed part-way has none, so no old/new mix loads)."""
+    path = run_dir / MANIFEST
+    try:
+        files = json.loads(path.read_text())["files"]
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path} is missing: {run_dir} is not a finished transferkit run (its training "
+            f"did not end): resume it with `transferkit train --resume {run_dir}`, or "
+            f"retrain it with --overwrite") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DamagedRunError(f"{path} is damaged ({exc}): retrain {run_dir}") from exc
+    missing = [name for name in files if name.split("/")[0] in _LOADS_FROM
+               and not (run_dir / name).exists()]
+    if missing:
+        raise DamagedRunError(f"{run_dir / missing[0]} is missing ({len(missing)} of the "
+                              f"files {path} lists): {run_dir} is incomplete; retrain it")
+
+
 def load(run_dir) -> LoadedRun:
     """Reload a run directory written by ``train_run`` / ``transferkit train``.
 
@@ -216,6 +242,7 @@ def load(run_dir) -> LoadedRun:
         if not (run_dir / name).exists():
             raise FileNotFoundError(f"{run_dir / name} is missing: {run_dir} is not a finished "
                                     f"transferkit run (train it, or resume with --resume)")
+    _check_manifest(run_dir)
     config = load_config(run_dir / "config.json")
     meta = json.loads((run_dir / "contract.json").read_text())
     names = tuple(line for line in (run_dir / "labels.txt").read_text().splitlines() if line)

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from transferkit.common.io import atomic_path, atomic_write_text
-from transferkit.common.keras import keras
+from transferkit.common.keras import keras, tf
 
 
 class AtomicBestCheckpoint(keras.callbacks.Callback):
@@ -56,19 +56,69 @@ class PhaseHistory(keras.callbacks.Callback):
 
 
 class ResumeState(keras.callbacks.Callback):
-    """After each epoch save the last weights and ``{phase, epoch}`` so a run can resume."""
+    """After each epoch save the last weights, the optimizer state and ``{phase, epoch}``
+    so a run can resume exactly.
+
+    ``<phase>_last/`` is one ``tf.train.Checkpoint`` (model, optimizer(s), the epoch) that
+    is renamed into place whole: a kill leaves the previous epoch's or this one's, never a
+    mix; ``<phase>_last_weights.h5`` and ``state.json`` follow it.
+    """
 
     def __init__(self, directory: Path, phase: str, model_to_save=None):
         super().__init__()
         self.dir, self.phase, self._target = Path(directory), phase, model_to_save
 
     def on_epoch_end(self, epoch, logs=None):
+        target = self._target or self.model
+        with atomic_path(self.dir / f"{self.phase}_last") as tmp:
+            tmp.mkdir()
+            epoch_var = tf.Variable(epoch + 1, dtype=tf.int64)
+            training_checkpoint(target, self.model, epoch_var).write(str(tmp / "ckpt"))
         weights = self.dir / f"{self.phase}_last_weights.h5"
         with atomic_path(weights) as tmp:
-            (self._target or self.model).save_weights(str(tmp), save_format="h5")
+            target.save_weights(str(tmp), save_format="h5")
         state = read_state(self.dir)
         state[self.phase] = {"epoch": epoch + 1, "done": False}
         write_state(self.dir, state)
+
+
+def training_checkpoint(target, trained, epoch_var):
+    """``tf.train.Checkpoint`` of ``target``'s weights, the optimizer(s) of the model that
+    ``fit`` trains (``trained``: the head optimizer and, for two learning rates, the
+    backbone's) and the epoch count."""
+    # The weights as a list, not the model: a model's checkpoint also takes a nested,
+    # separately compiled head's optimizer, which a resumed phase 2 never builds.
+    parts = {"weights": list(target.weights), "optimizer": trained.optimizer,
+             "epoch": epoch_var}
+    if getattr(trained, "_backbone_optimizer", None) is not None:
+        parts["backbone_optimizer"] = trained._backbone_optimizer
+    return tf.train.Checkpoint(**parts)
+
+
+def restore_training(directory: Path, phase: str, target, trained) -> int | None:
+    """Restore ``<phase>_last/`` into ``target`` and ``trained``'s built optimizer(s).
+
+    Returns:
+        The epoch to continue from, or None when there is no such checkpoint.
+    """
+    prefix = Path(directory) / f"{phase}_last" / "ckpt"
+    if not prefix.with_suffix(".index").is_file():
+        return None
+    build_optimizers(trained)
+    epoch_var = tf.Variable(0, dtype=tf.int64)
+    training_checkpoint(target, trained, epoch_var).read(str(prefix)).assert_consumed()
+    return int(epoch_var.numpy())
+
+
+def build_optimizers(model) -> None:
+    """Create the optimizer slots now, over the variables ``train_step`` gives each, so a
+    checkpoint restores into them (the slots are matched by position)."""
+    variables = model.trainable_variables
+    body_ids = getattr(model, "_backbone_var_ids", frozenset())
+    if getattr(model, "_backbone_optimizer", None) is not None:
+        model._backbone_optimizer.build([v for v in variables if id(v) in body_ids])
+        variables = [v for v in variables if id(v) not in body_ids]
+    model.optimizer.build(variables)
 
 
 def read_state(directory: Path) -> dict:

@@ -77,8 +77,9 @@ def _callbacks(ctx: PhaseContext, phase: str, target=None) -> list:
     return calls
 
 
-def _resume_point(ctx: PhaseContext, phase: str, target) -> tuple[bool, int]:
-    """(phase already done, initial epoch), loading saved weights into ``target``."""
+def _resume_point(ctx: PhaseContext, phase: str, target, trained=None) -> tuple[bool, int]:
+    """(phase already done, initial epoch), loading saved weights into ``target`` and the
+    optimizer state into ``trained`` (the model ``fit`` runs; default ``target``)."""
     if not ctx.resume:
         return False, 0
     state = cb.read_state(ctx.ckpt).get(phase, {})
@@ -86,10 +87,14 @@ def _resume_point(ctx: PhaseContext, phase: str, target) -> tuple[bool, int]:
         target.load_weights(str(ctx.ckpt / f"{phase}_final_weights.h5"))
         _log(f"resume: {phase} already done, loaded its weights")
         return True, 0
+    epoch = cb.restore_training(ctx.ckpt, phase, target, trained or target)
+    if epoch is not None:  # weights, optimizer state and epoch saved as one
+        _log(f"resume: {phase} from epoch {epoch} (weights and optimizer state)")
+        return False, epoch
     epoch = int(state.get("epoch", 0))
     if epoch:
         target.load_weights(str(ctx.ckpt / f"{phase}_last_weights.h5"))
-        _log(f"resume: {phase} from epoch {epoch}")
+        _log(f"resume: {phase} from epoch {epoch} (no optimizer state saved: it restarts)")
     return False, epoch
 
 
@@ -143,10 +148,10 @@ def train_head(ctx: PhaseContext, head, features: dict | None) -> dict | None:
         return None
     if features is not None and t.head_fit == "auto":
         return _solve_head(ctx, head, features)
-    train, val = _phase1_data(ctx, features)
+    train, val, steps = _phase1_data(ctx, features, initial)
     target.fit(train, validation_data=val, epochs=t.epochs, initial_epoch=initial,
-               class_weight=_class_weight(ctx), callbacks=_callbacks(ctx, "phase1", target),
-               verbose=ctx.verbose)
+               steps_per_epoch=steps, class_weight=_class_weight(ctx),
+               callbacks=_callbacks(ctx, "phase1", target), verbose=ctx.verbose)
     _mark_done(ctx, "phase1", target)
     return {"solver": "adam", "chosen": {"epochs": t.epochs}, "grid": [], "refit": False,
             "class_weight": t.class_weight}
@@ -168,19 +173,33 @@ def _solve_head(ctx: PhaseContext, head, features: dict) -> dict:
     return fit.to_dict()
 
 
-def _phase1_data(ctx: PhaseContext, features: dict | None) -> tuple:
-    """``(train, validation_data=...)`` for the epoch loop: feature batches or pipelines."""
+def _phase1_data(ctx: PhaseContext, features: dict | None, initial: int = 0) -> tuple:
+    """``(train, validation_data, steps_per_epoch)`` for the epoch loop from ``initial``:
+    feature batches or pipelines."""
     t = ctx.config.train
     if features is None:
         _log("phase 1: head on a frozen backbone (embedding cache off: augmentation on "
              "or embedding_cache=off)")
-        return ctx.dataset("train", training=True), ctx.dataset("validation")
+        return ctx.dataset("train", training=True), ctx.dataset("validation"), None
     _log(f"phase 1: head on cached features ({len(ctx.splits.train)} items), {t.epochs} epochs")
-    train = _feature_ds(features["train"], ctx.codec.encode(ctx.splits.train.labels),
-                        t.batch_size, shuffle=True, seed=t.seed)
+    n = len(ctx.splits.train)
+    train = _epoch_batches(features["train"], ctx.codec.encode(ctx.splits.train.labels),
+                           t.batch_size, t.seed, range(initial, t.epochs))
     val = _feature_ds(features["validation"],
                       ctx.codec.encode(ctx.splits.validation.labels), 1024)
-    return train, val
+    return train, val, -(-n // t.batch_size)
+
+
+def _epoch_batches(features, targets, batch_size: int, seed: int, epochs: range):
+    """The batches of ``epochs``, one after the other, each epoch shuffled by (seed, epoch)
+    alone: a resumed run sees the order the uninterrupted one saw (a reshuffling dataset
+    would start again from the first epoch's order)."""
+    base = tf.data.Dataset.from_tensor_slices((np.asarray(features), targets))
+    out = base.take(0).batch(batch_size)
+    for e in epochs:  # tens of epochs: a short chain of datasets
+        out = out.concatenate(base.shuffle(len(targets), seed=e + 1_000_003 * seed,
+                                           reshuffle_each_iteration=False).batch(batch_size))
+    return out.prefetch(tf.data.AUTOTUNE)
 
 
 def _class_weight(ctx: PhaseContext) -> dict | None:
@@ -204,10 +223,8 @@ def _frozen_model(ctx: PhaseContext, head):
     return keras.Model(model.inputs, head(model.outputs[0]))
 
 
-def _feature_ds(features, targets, batch_size: int, shuffle: bool = False, seed: int = 0):
+def _feature_ds(features, targets, batch_size: int):
     ds = tf.data.Dataset.from_tensor_slices((np.asarray(features), targets))
-    if shuffle:
-        ds = ds.shuffle(len(targets), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

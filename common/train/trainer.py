@@ -24,6 +24,7 @@ import numpy as np
 
 from transferkit.common.train import phases
 from transferkit.common.train.features import quiet_own_retracing_notices
+from transferkit.common.train.run_guard import hold_run_dir, start_run, write_manifest
 from transferkit.common.config import RunConfig, save_config
 from transferkit.common.model.contracts import contract_to_dict
 from transferkit.common.data.read import load_splits
@@ -79,7 +80,8 @@ def _write_skipped(run_dir: Path, splits: Splits) -> None:
 
 
 def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backbone=None,
-              verbose: int | None = None, resume: bool = False) -> RunResult:
+              verbose: int | None = None, resume: bool = False,
+              overwrite: bool = False) -> RunResult:
     """Train, evaluate and export one run into ``out_dir``: prepare -> phase 1 -> phase 2
     -> evaluate (+ calibrate) -> export -> write metrics and the report.
     Args:
@@ -90,9 +92,21 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
             or ``as_backbone(model, contract)``); else built from ``config.backbone``.
         verbose: Keras verbosity; default 1 on a terminal, 2 otherwise.
         resume: Continue an interrupted run in ``out_dir`` from its checkpoints.
+        overwrite: Replace a finished run in ``out_dir`` (else that is an error).
     Returns:
         :class:`RunResult` with the metrics that were written to ``metrics.json``.
+    Raises:
+        FileExistsError: ``out_dir`` holds a finished run and neither flag is set.
+        RunDirBusyError: another process trains into ``out_dir`` (named by its pid).
     """
+    with hold_run_dir(out_dir):
+        start_run(Path(out_dir), overwrite=overwrite, resume=resume)
+        result = _train(config, out_dir, splits, backbone, verbose, resume)
+        write_manifest(result.run_dir)  # last: from now on the run loads
+    return result
+
+
+def _train(config: RunConfig, out_dir, splits, backbone, verbose, resume) -> RunResult:
     started, timing = time.perf_counter(), {}
     ctx = prepare(config, out_dir, splits=splits, backbone=backbone, verbose=verbose, resume=resume)
     head = build_head(ctx.backbone.output_shape, ctx.config.head, ctx.codec.num_outputs)

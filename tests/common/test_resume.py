@@ -89,7 +89,10 @@ def test_without_resume_a_run_starts_over(tiny_backbone, colour_folders, tmp_pat
     config, out = run_config(colour_folders, epochs=3, head_fit="epochs"), tmp_path / "run"
     train_run(config, out, verbose=0)
     recorder["epochs"].clear()
-    train_run(config, out, verbose=0)
+    with pytest.raises(FileExistsError, match=f"{out} holds a finished run.*--overwrite"):
+        train_run(config, out, verbose=0)
+    assert recorder["epochs"] == []
+    train_run(config, out, verbose=0, overwrite=True)
     assert recorder["epochs"] == [("phase1", e) for e in range(3)]
     assert _history(out) == [("phase1", e) for e in range(3)]
 
