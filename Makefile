@@ -10,6 +10,9 @@ TK     := $(VENV)/bin/transferkit
 STAMP  := $(VENV)/.transferkit-installed
 DEMO   ?= runs/demo
 PYTEST_ARGS ?=
+# Two pytest workers, one test file each at a time (module fixtures stay whole): 1.7x faster
+# than one process on 2 cores (388 s vs 660 s on tests/vision + two nlp files). 0 = serial.
+PYTEST_WORKERS ?= 2
 
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -46,7 +49,7 @@ demo-speech: setup system-deps
 # pytest exits 5 when it collected no tests: that is a broken checkout or a filter that
 # matched nothing, never a pass, so it fails with a message that says so.
 test: setup system-deps
-	@$(PY) -m pytest -ra --durations=15 $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest -ra --durations=15 $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5); run from the repository root" >&2; exit 1; fi; \
 	exit $$rc
 
