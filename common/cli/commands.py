@@ -34,6 +34,9 @@ def config_from_args(args) -> RunConfig:
         options={**bb.options, **parse_key_values(args.option),
                  **({"trust_model_code": True} if getattr(args, "trust_model_code", False)
                     else {})})
+    if getattr(args, "trust_model_code", False) and backbone.name != "own_model":
+        raise ValueError(f"--trust-model-code applies to the own_model backbone (your own "
+                         f"model file), not {backbone.name!r}")
     data = dataclasses.replace(base.data, **overrides_from_args(args, "data"))
     if args.data:
         data = dataclasses.replace(data, train=args.data)

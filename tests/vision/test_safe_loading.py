@@ -112,8 +112,13 @@ def test_cli_refuses_by_default_and_the_flag_is_recorded(crafted, pattern_dir, t
                  "--weights", str(crafted["h5"]), "--out", str(tmp_path / "run")])
     assert code == 2
     assert str(crafted["h5"]) in capsys.readouterr().err
-    args = build_parser().parse_args(["train", "--out", str(tmp_path), "--trust-model-code"])
+    args = build_parser().parse_args(["train", "--out", str(tmp_path), "--trust-model-code",
+                                      "--backbone", "own_model"])
     assert config_from_args(args).backbone.options == {"trust_model_code": True}
+    args = build_parser().parse_args(["train", "--out", str(tmp_path), "--trust-model-code",
+                                      "--backbone", "mobilenet_v1"])
+    with pytest.raises(ValueError, match="own_model backbone"):
+        config_from_args(args)
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "--trust-model-code" in capsys.readouterr().out
