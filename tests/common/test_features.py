@@ -23,11 +23,11 @@ def counting(tiny_backbone):
     return backbone, lambda: int(counter.numpy())
 
 
-def _train(backbone, data, out, **train):
+def _train(backbone, data, out, overwrite=False, **train):
     from transferkit.common.train.trainer import train_run
 
     return train_run(run_config(data, **{"epochs": 5, **train}), out, backbone=backbone,
-                     verbose=0)
+                     verbose=0, overwrite=overwrite)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,8 @@ def test_second_run_reuses_the_disk_cache(memory_and_disk_runs, counting, colour
     _, disk, _ = memory_and_disk_runs
     stamp = (disk.run_dir / "features" / "train.npy").stat().st_mtime_ns
     start = count()
-    again = _train(backbone, colour_folders, disk.run_dir, embedding_cache="disk")
+    # A retrain into the same folder (--overwrite) keeps the keyed feature cache.
+    again = _train(backbone, colour_folders, disk.run_dir, overwrite=True, embedding_cache="disk")
     assert count() - start == 0
     assert (disk.run_dir / "features" / "train.npy").stat().st_mtime_ns == stamp
     assert again.metrics["test"]["accuracy"] == disk.metrics["test"]["accuracy"]
