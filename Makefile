@@ -38,13 +38,13 @@ demo: setup system-deps weights demo-vision demo-text demo-speech
 	@echo "demo runs are in $(DEMO)/; reload one with: $(TK) predict $(DEMO)/fashion-mnist/imagenet FILE"
 
 demo-vision: setup
-	$(TK) recipe fashion-mnist-transfer --out $(DEMO)/fashion-mnist
+	$(TK) recipe fashion-mnist-transfer --overwrite --out $(DEMO)/fashion-mnist
 
 demo-text: setup
-	$(TK) recipe text-sentiment --quick --out $(DEMO)/text-sentiment
+	$(TK) recipe text-sentiment --quick --overwrite --out $(DEMO)/text-sentiment
 
 demo-speech: setup system-deps
-	$(TK) recipe spoken-words --quick --out $(DEMO)/spoken-words
+	$(TK) recipe spoken-words --quick --overwrite --out $(DEMO)/spoken-words
 
 # pytest exits 5 when it collected no tests: that is a broken checkout or a filter that
 # matched nothing, never a pass, so it fails with a message that says so.

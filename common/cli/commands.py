@@ -153,9 +153,24 @@ def cmd_recipe(args) -> int:
         return 0
     recipe = get_recipe(args.name)
     out = Path(args.out or f"runs/{args.name}")
+    _release_finished_runs(out, getattr(args, "overwrite", False))
     result = recipe.run(out, quick=args.quick, **parse_key_values(args.option))
     print(json.dumps(result, indent=2, default=str))
     return 0
+
+
+def _release_finished_runs(out: Path, overwrite: bool) -> None:
+    """A recipe rerun into ``out`` replaces its finished runs only with ``--overwrite``:
+    their manifests go first, so each ``train_run`` starts them over as new runs."""
+    from transferkit.common.io import MANIFEST
+
+    finished = sorted(out.rglob(MANIFEST)) if out.is_dir() else []
+    if finished and not overwrite:
+        raise FileExistsError(f"{out} holds {len(finished)} finished run(s) (e.g. "
+                              f"{finished[0].parent}); pass --overwrite to run the recipe "
+                              "again into it, or choose another --out")
+    for manifest in finished:
+        manifest.unlink()
 
 
 def cmd_data(args) -> int:

@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recipe", help="run a named recipe end to end")
     p.add_argument("name", nargs="?", help="recipe name (omit to list them)")
     p.add_argument("--out", help="run directory (default runs/<recipe>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the finished runs a previous run of the recipe left in --out")
     p.add_argument("--quick", action="store_true", help="small subset, for a fast demo")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="recipe option")
     _data_parser(sub)

@@ -303,3 +303,16 @@ def test_missing_optional_dependency_names_the_extra(monkeypatch, tmp_path, caps
     assert code == 2 and "No module named 'librosa'" in err
     assert "pip install 'transferkit[all]'" in err and "[speech]" in err
     assert "Traceback" not in err
+
+
+def test_a_recipe_rerun_replaces_finished_runs_only_with_overwrite(tmp_path, capsys):
+    from transferkit.common.cli.commands import _release_finished_runs
+
+    out = tmp_path / "demo"
+    (out / "imagenet").mkdir(parents=True)
+    (out / "imagenet" / "run.json").write_text("{}")
+    assert main(["recipe", "fashion-mnist-transfer", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "1 finished run(s)" in err and "--overwrite" in err and str(out) in err
+    _release_finished_runs(out, overwrite=True)  # what --overwrite does before the recipe
+    assert not (out / "imagenet" / "run.json").exists() and (out / "imagenet").is_dir()
