@@ -92,6 +92,17 @@ def _load_saved_model(path: Path):
             f"damaged: retrain it (or restore it from a copy) ({cause})") from exc
 
 
+def _load_run_weights(model, path: Path):
+    """``model`` with the run's weights file; a truncated or mismatched one names the file."""
+    try:
+        model.load_weights(str(path))
+    except Exception as exc:  # noqa: BLE001 - h5py OSError, ValueError on a layer mismatch
+        raise DamagedRunError(f"{path} can't be loaded into the run's model, so the run "
+                              f"{path.parent} is damaged: retrain it (or restore it from a "
+                              f"copy) ({type(exc).__name__}: {str(exc)[:160]})") from exc
+    return model
+
+
 def _damaged_file(path: Path) -> Path:
     """Which of a SavedModel's files does not read: the graph, the index or the data."""
     from tensorflow.core.protobuf import saved_model_pb2
@@ -193,13 +204,10 @@ class LoadedRun:
             # the architecture is the user's file (own_model): the run's copy of it, never
             # the original again (it may be gone, changed, or hold code)
             model = model_from_run_file(own_file, options.get("trust_model_code") is True)
-            model.load_weights(str(self.run_dir / WEIGHTS))
-            return model
+            return _load_run_weights(model, self.run_dir / WEIGHTS)
         backbone = create_backbone(name, weights=weights, **options)
         head = build_head(backbone.output_shape, self.config.head, self.codec.num_outputs)
-        model = join(backbone.model, head)
-        model.load_weights(str(self.run_dir / WEIGHTS))
-        return model
+        return _load_run_weights(join(backbone.model, head), self.run_dir / WEIGHTS)
 
     def calibrated_model(self):
         """:meth:`keras_model` with the run's temperature: what every export computes."""

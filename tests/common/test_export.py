@@ -165,3 +165,14 @@ def test_bad_format_or_quantize_is_refused(t2_run):
         export_run(t2_run, "onnx")
     with pytest.raises(ValueError, match="tflite only"):
         export_run(t2_run, "keras", quantize="int8")
+
+
+def test_a_truncated_weights_file_names_itself(colour_run, tmp_path):
+    from transferkit.common.output.rundir import DamagedRunError, load
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(colour_run.result.run_dir, run_dir)
+    weights = run_dir / "model_weights.h5"
+    weights.write_bytes(weights.read_bytes()[:2000])
+    with pytest.raises(DamagedRunError, match="model_weights.h5.*damaged"):
+        load(run_dir).keras_model()
