@@ -101,8 +101,12 @@ def cmd_evaluate(args) -> int:
 
     run = load(args.run_dir)
     examples = read(get_domain(run.config.domain), args.data, read_options(run.config), "eval")
+    try:
+        targets = run.codec.encode(examples.labels)
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"{args.data}: {exc}; the run knows {list(run.codec.names)}") from None
     outputs = run.predict(examples.items, batch_size=args.batch_size)
-    metrics = evaluate_predictions(run.codec, run.codec.encode(examples.labels), outputs)
+    metrics = evaluate_predictions(run.codec, targets, outputs)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(Path(args.data).resolve()).strip("/"))[-80:]
     out = Path(args.run_dir) / "evaluations" / f"{slug}.json"
     atomic_write_text(out, json.dumps({"data": str(args.data), **metrics}, indent=2))

@@ -1,5 +1,6 @@
 """The ``transferkit`` command line, run in-process through ``cli.main``."""
 import json
+import shutil
 import re
 
 import pytest
@@ -316,3 +317,13 @@ def test_a_recipe_rerun_replaces_finished_runs_only_with_overwrite(tmp_path, cap
     assert "1 finished run(s)" in err and "--overwrite" in err and str(out) in err
     _release_finished_runs(out, overwrite=True)  # what --overwrite does before the recipe
     assert not (out / "imagenet" / "run.json").exists() and (out / "imagenet").is_dir()
+
+
+def test_evaluate_names_the_data_with_a_label_the_run_never_saw(cli_run, colour_holdout,
+                                                                tmp_path, capsys):
+    data = tmp_path / "holdout"
+    shutil.copytree(colour_holdout, data)
+    (data / COLOURS[0]).rename(data / "purple")
+    assert main(["evaluate", str(cli_run), "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert str(data) in err and "purple" in err and COLOURS[1] in err, err
