@@ -148,11 +148,14 @@ def holdout_items(run, limit: int = PARITY_LIMIT) -> tuple[list, str]:
 
 
 def training_sample(run, n: int = REPRESENTATIVE) -> list:
-    """Up to ``n`` training items, stratified: classes in turn, each in seeded order."""
+    """Up to ``n`` training items, stratified: classes in turn, each in seeded order (the
+    validation items ``predictions.npz`` kept, when the training data is not on this machine)."""
     from transferkit.common.data.domain import get_domain
     from transferkit.common.data.read import read, read_options
 
     config = run.config
+    if not Path(str(config.data.train)).exists():  # a recipe's description, or moved data
+        return _saved_validation(run, config.data.train, n)
     train = read(get_domain(config.domain), config.data.train, read_options(config), "train")
     rng = np.random.default_rng(config.train.seed)
     groups: dict[str, list] = {}
@@ -161,6 +164,20 @@ def training_sample(run, n: int = REPRESENTATIVE) -> list:
     queues = [groups[k] for k in sorted(groups)]
     picked = [q[j] for j in range(max(map(len, queues))) for q in queues if j < len(q)]
     return picked[:n]
+
+
+def _saved_validation(run, train, n: int) -> list:
+    """The validation items ``predictions.npz`` kept, when the training data is not here."""
+    from transferkit.common.output.predictions import PREDICTIONS
+
+    path = Path(run.run_dir) / PREDICTIONS
+    if path.exists():
+        with np.load(path) as saved:
+            if "validation_items" in saved.files and len(saved["validation_items"]):
+                return spread([str(i) for i in saved["validation_items"]], n)
+    raise ValueError(f"int8 calibrates on the run's training data, and {train!r} is not on "
+                     f"this machine (nor validation items in {path}); export --quantize "
+                     "dynamic or float16 instead, or rerun where the data is")
 
 
 class InputRecorder:

@@ -176,3 +176,20 @@ def test_a_truncated_weights_file_names_itself(colour_run, tmp_path):
     weights.write_bytes(weights.read_bytes()[:2000])
     with pytest.raises(DamagedRunError, match="model_weights.h5.*damaged"):
         load(run_dir).keras_model()
+
+
+def test_int8_calibrates_on_saved_validation_items_when_the_training_data_is_gone(
+        colour_run, tmp_path):
+    # A recipe's run names its data in words ("Fashion-MNIST (Debian ...)"), not a path.
+    from transferkit.common.output.parity import training_sample
+    from transferkit.common.output.rundir import load
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(colour_run.result.run_dir, run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    config["data"]["train"] = "colours, made by the tests"
+    (run_dir / "config.json").write_text(json.dumps(config))
+    with np.load(run_dir / "predictions.npz") as saved:
+        validation = {str(i) for i in saved["validation_items"]}
+    picked = training_sample(load(run_dir), n=10)
+    assert len(picked) == min(10, len(validation)) and set(picked) <= validation
