@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from transferkit.common.data.assets import sha256_of
 from transferkit.common.io import MANIFEST, atomic_write_text, remove_stale_temporaries
 
 LOCK = ".transferkit.lock"
@@ -121,15 +121,7 @@ def write_manifest(run_dir: Path) -> dict:
         if rel in (MANIFEST, LOCK) or path.name.startswith(".") or rel.startswith(
                 ("features/", "tensorboard/", "checkpoints/")):  # training state, not the run
             continue
-        files[rel] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+        files[rel] = {"size": path.stat().st_size, "sha256": sha256_of(path)}
     manifest = {"format": 1, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": files}
     atomic_write_text(run_dir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return manifest
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
