@@ -14,12 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from transferkit.common.config_checks import at_least as _at_least
+from transferkit.common.config_checks import check_type as _check_type
+from transferkit.common.config_checks import one_of as _one_of
 from transferkit.common.data.labels import MULTILABEL_SEPARATOR
 
 TASKS = ("multiclass", "multilabel", "regression")
 CACHE_MODES = ("auto", "memory", "disk", "off")
 HEAD_FITS = ("auto", "epochs")
 CLASS_WEIGHTS = ("", "balanced")
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
+FINE_TUNE_METHODS = ("full", "contrastive", "lora")
+UNFREEZE_SCHEDULES = ("all", "gradual")
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,17 @@ class TrainConfig:
         augment: Domain augmentation (image flip/rotate/zoom; audio noise/gain).
         seed: Global seed (Python, NumPy, TF) and split seed.
         tensorboard: Also write TensorBoard logs into the run directory.
+        strategy: tf.distribute strategy: ``"auto"`` (mirrored over the GPUs when more than
+            one is visible, else default), ``"default"``, ``"mirrored"``, ``"multiworker"``
+            (reads ``TF_CONFIG``) or ``"tpu"``.
+        tpu_address: TPU resolver address for the tpu strategy (empty: the local TPU VM).
+        scale_learning_rate: Linear scaling rule: multiply the learning rates by
+            global batch size / 32 (the batch size the defaults were tuned at).
+        fine_tune_method: Phase 2 method: ``"full"`` (unfreeze and fine-tune),
+            ``"contrastive"`` (text: SetFit-style pair training of the encoder, then the
+            head), ``"lora"`` (text: low-rank adapters on the attention projections).
+        unfreeze_schedule: ``"all"`` (unfreeze the chosen layers at once) or ``"gradual"``
+            (one block group per epoch from the top, with a warm-up at each step).
     """
 
     epochs: int = 100
@@ -116,6 +133,17 @@ class TrainConfig:
     augment: bool = False
     seed: int = 0
     tensorboard: bool = False
+    # --- 8/10 scale-out fields ---
+    strategy: str = "auto"
+    tpu_address: str = ""
+    scale_learning_rate: bool = False
+    # --- end 8/10 fields ---
+    # --- 9/10 fine-tune strategy fields ---
+    unfreeze_schedule: str = "all"
+    # --- end 9/10 fields ---
+    # --- 10/10 / 9/10 method field ---
+    fine_tune_method: str = "full"
+    # --- end method field ---
 
     def __post_init__(self):
         # A typo ("disc") would otherwise silently train with the in-memory cache.
@@ -127,6 +155,10 @@ class TrainConfig:
         if self.class_weight not in CLASS_WEIGHTS:
             raise ValueError(f"train.class_weight must be 'balanced' or empty, "
                              f"got {self.class_weight!r}")
+        _one_of("train", self, "strategy", STRATEGIES)
+        _one_of("train", self, "fine_tune_method", FINE_TUNE_METHODS)
+        _one_of("train", self, "unfreeze_schedule", UNFREEZE_SCHEDULES)
+        # --- 9/10 / 10/10 validation lines go here ---
         _at_least("train", self, 1, "batch_size")
         _at_least("train", self, 0, "epochs", "fine_tune_epochs", "unfreeze_top",
                   "early_stopping_patience")
@@ -186,13 +218,6 @@ class RunConfig:
     recipe: str = ""
 
 
-def _at_least(section: str, config, low: int, *names: str) -> None:
-    for name in names:
-        if getattr(config, name) < low:
-            raise ValueError(f"{section}.{name} must be at least {low}, "
-                             f"got {getattr(config, name)}")
-
-
 _NESTED = {"backbone": BackboneConfig, "head": HeadConfig, "train": TrainConfig, "data": DataConfig}
 
 
@@ -224,25 +249,6 @@ def from_dict(raw: dict[str, Any]) -> RunConfig:
         else:
             raise ValueError(f"config: unknown field {key!r}")
     return RunConfig(**kwargs)
-
-
-def _check_type(where: str, value, kind) -> None:
-    """A config value of the field's type (JSON/YAML give any type; the dataclasses trust)."""
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = {str: isinstance(value, str), bool: isinstance(value, bool),
-          float: number and not abs(value) > 1.7e308,  # 10**400 overflows a float later
-          int: number and isinstance(value, int),
-          dict: isinstance(value, dict) and all(isinstance(k, str) for k in value)}
-    if kind in ok:
-        good, wanted = ok[kind], kind.__name__
-    elif kind == (str | None):
-        good, wanted = value is None or isinstance(value, str), "a string or null"
-    else:  # tuple[int, ...]: the head's units
-        good = isinstance(value, (list, tuple)) and all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-        wanted = "a list of positive integers"
-    if not good:
-        raise ValueError(f"{where}: expected {wanted}, got {value!r:.80}")
 
 
 def save_config(config: RunConfig, path: Path) -> None:

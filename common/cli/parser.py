@@ -7,10 +7,16 @@ imports (TensorFlow) happen inside the commands, so ``--help`` is instant.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from transferkit.common.cli.options import add_dataclass_args
 from transferkit.common.config import DataConfig, HeadConfig, TrainConfig
+
+# Verbs that live in their own module: each has ``add_parser(sub)`` (argparse only, no heavy
+# imports) and ``run(args) -> int``.
+VERB_MODULES = ("transferkit.common.cli.verb_inspect", "transferkit.common.cli.verb_lr_find",
+                "transferkit.common.cli.verb_adapt")
 
 EPILOG = """examples:
   transferkit train --data flowers/ --backbone mobilenet_v2 --epochs 5 --out runs/flowers
@@ -92,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small subset, for a fast demo")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="recipe option")
     _data_parser(sub)
+    for name in VERB_MODULES:
+        importlib.import_module(name).add_parser(sub)
     return parser
 
 
@@ -149,15 +157,24 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
-    from transferkit.common.cli import commands as cli_commands
-
     try:
-        return int(getattr(cli_commands, f"cmd_{args.command}")(args) or 0)
+        return int(_command(args)(args) or 0)
     except KeyboardInterrupt:
         print("interrupted; resume a training run with --resume", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - every error ends as one line (see _error)
         return _error(args, exc)
+
+
+def _command(args):
+    """The function that runs ``args.command``: a verb module's ``run``, or ``cmd_<verb>``."""
+    for name in VERB_MODULES:
+        module = importlib.import_module(name)
+        if args.command == module.VERB:
+            return module.run
+    from transferkit.common.cli import commands as cli_commands
+
+    return getattr(cli_commands, f"cmd_{args.command.replace('-', '_')}")
 
 
 def _error(args, exc: Exception) -> int:

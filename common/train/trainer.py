@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.common.train import phases
+from transferkit.common.train.fine_tune import fine_tune
 from transferkit.common.train.features import quiet_own_retracing_notices
 from transferkit.common.train.run_guard import hold_run_dir, start_run, write_manifest
 from transferkit.common.config import RunConfig, save_config
@@ -116,7 +117,7 @@ def _train(config: RunConfig, out_dir, splits, backbone, verbose, resume) -> Run
     model, frozen_features = join(ctx.backbone.model, head), features
     if ctx.config.train.fine_tune_epochs > 0:
         with _timed(timing, "phase2_s"):
-            phases.fine_tune(ctx, model)
+            fine_tune(ctx, model)
         features = None  # the backbone changed: cached features are stale
     outputs, targets = split_outputs(ctx, model, head, features)
     calibration = _keep_outputs(ctx, outputs, targets, frozen_features)
