@@ -8,6 +8,16 @@ from transferkit.common.train.phases import (PhaseContext, _callbacks, _class_we
 
 
 def fine_tune(ctx: PhaseContext, model) -> None:
+    """Phase 2 by ``train.fine_tune_method``: ``"lora"`` trains low-rank adapters
+    (:mod:`transferkit.common.train.lora_phase`); else :func:`fine_tune_full`."""
+    if ctx.config.train.fine_tune_method == "lora":
+        from transferkit.common.train.lora_phase import fine_tune_lora
+
+        return fine_tune_lora(ctx, model)
+    return fine_tune_full(ctx, model)
+
+
+def fine_tune_full(ctx: PhaseContext, model) -> None:
     """Phase 2: unfreeze the top of the backbone; backbone LR = head LR × multiplier."""
     t = ctx.config.train
     names = unfreeze(ctx.backbone, top=t.unfreeze_top, from_layer=t.unfreeze_from)

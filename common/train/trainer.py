@@ -110,6 +110,11 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
 def _train(config: RunConfig, out_dir, splits, backbone, verbose, resume) -> RunResult:
     started, timing = time.perf_counter(), {}
     ctx = prepare(config, out_dir, splits=splits, backbone=backbone, verbose=verbose, resume=resume)
+    if ctx.config.train.fine_tune_method == "contrastive":  # tunes the encoder before phase 1
+        from transferkit.common.train.contrastive import contrastive_tune
+
+        with _timed(timing, "contrastive_s"):
+            contrastive_tune(ctx)
     head = build_head(ctx.backbone.output_shape, ctx.config.head, ctx.codec.num_outputs)
     with _timed(timing, "phase1_s"):
         features = phases.cached_features(ctx) if ctx.uses_cache() else None
