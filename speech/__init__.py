@@ -17,5 +17,5 @@ from transferkit.speech.serving import serving_model
 register_domain(Domain(name="speech", read_source=read_audio_source,
                        make_dataset=make_audio_dataset, read_inputs=read_audio_inputs,
                        serving_model=serving_model, predict=predict_clips,
-                       check_input=check_audio))
+                       check_input=check_audio, file_items=True))
 import_submodules(__name__)

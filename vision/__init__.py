@@ -21,5 +21,5 @@ def read_image_inputs(args: list[str]) -> list[str]:
 register_domain(Domain(name="vision", read_source=read_image_source,
                        make_dataset=make_image_dataset, read_inputs=read_image_inputs,
                        serving_model=serving_model, predict=predict_images,
-                       check_input=check_image))
+                       check_input=check_image, file_items=True))
 import_submodules(__name__)

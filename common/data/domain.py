@@ -95,6 +95,10 @@ class Domain:
             its own longest text); the features come back in the items' own order.
         check_input: ``(item) -> reason`` (``""`` when usable), never raising, for
             ``transferkit predict``: a bad file gets its own row instead of stopping the call.
+        lora_targets: ``(backbone, projection names) -> [(parent layer, attribute)]``: the
+            Dense layers ``fine_tune_method="lora"`` adapts (text: attention projections).
+        file_items: The items are files the pipeline reads (images, audio): multi-worker
+            training then shards the training files across the workers before reading.
     """
 
     name: str
@@ -105,6 +109,8 @@ class Domain:
     predict: Callable[..., np.ndarray] | None = None
     extraction_order: Callable[..., np.ndarray] | None = None
     check_input: Callable[[Any], str] | None = None
+    lora_targets: Callable[..., list] | None = None
+    file_items: bool = False
 
 
 _DOMAINS: dict[str, Domain] = {}

@@ -20,7 +20,8 @@ def inference_batch_size(batch_size: int) -> int:
 
 
 def build_pipeline(domain, contract, items, targets=None, *, batch_size: int,
-                   training: bool = False, augment: bool = False, seed: int = 0):
+                   training: bool = False, augment: bool = False, seed: int = 0,
+                   sharded: bool = False):
     """Batched ``(inputs, targets)`` (or inputs alone when ``targets`` is None).
 
     Args:
@@ -30,7 +31,22 @@ def build_pipeline(domain, contract, items, targets=None, *, batch_size: int,
         targets: Encoded labels, or None for unlabelled input.
         batch_size: Examples per batch.
         training: Shuffle each epoch (seeded); with ``augment``, augment too.
+        sharded: ``items`` already are this worker's share (multi-worker training sharded
+            by files): tf.data must not shard again.
     """
     options = PipelineOptions(batch_size=batch_size, training=training,
                               augment=training and augment, seed=seed)
-    return domain.make_dataset(items, targets, contract, options)
+    return _shard_policy(domain.make_dataset(items, targets, contract, options), sharded)
+
+
+def _shard_policy(dataset, sharded: bool):
+    """How multi-worker training splits the data: by data (tf.data's
+    ``AutoShardPolicy.DATA``: each worker takes its share of every global batch; the items
+    are a list in memory, not files tf.data reads), or not at all (``OFF``) when each worker
+    was given its own share of the files."""
+    from transferkit.common.keras import tf
+
+    policy = tf.data.experimental.AutoShardPolicy
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = policy.OFF if sharded else policy.DATA
+    return dataset.with_options(options)

@@ -118,7 +118,9 @@ def export_model(model: keras.Model, run_dir: Path, serving=None,
 
 
 def serving_signature(model: keras.Model):
-    """One signature: the model's named inputs -> ``{"output_0": outputs}``."""
+    """One signature: the model's named inputs -> ``{"output_0": outputs}``; a traced
+    function with its input signature (one traced from a concrete function cannot be saved
+    when the variables are distributed, as under multi-worker training)."""
     names = [i.name.split(":")[0] for i in model.inputs]
     specs = [tf.TensorSpec(i.shape, i.dtype, name=n) for i, n in zip(model.inputs, names)]
 
@@ -126,7 +128,7 @@ def serving_signature(model: keras.Model):
         inputs = tensors[0] if len(tensors) == 1 else dict(zip(names, tensors))
         return {"output_0": model(inputs, training=False)}
 
-    return tf.function(serve).get_concrete_function(*specs)
+    return tf.function(serve, input_signature=specs)
 
 
 def save_serving(models, path: Path) -> None:

@@ -126,7 +126,7 @@ def convert_model(model, quantize: str | None = None, representative=None) -> by
     Raises:
         TFLiteConversionError: naming the TF ops TFLite has no builtin for.
     """
-    fn = serving_signature(model)
+    fn = serving_signature(model).get_concrete_function()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], model)

@@ -59,7 +59,8 @@ def extract_features(backbone, dataset, n_items: int, *, mode: str = "memory",
             return cached
     order = _check_order(order, n_items)
     with _maybe_atomic(path if mode == "disk" else None) as tmp:
-        out = _fill(_predict_fn(backbone), dataset, n_items, mode, tmp, order, desc)
+        call, batches = _calls(backbone, dataset)
+        out = _fill(call, batches, n_items, mode, tmp, order, desc)
         if mode == "disk":
             out.flush()
             del out
@@ -117,7 +118,8 @@ class _OwnRetracingNotice(logging.Filter):
     not a loop of the user's.
     """
 
-    SOURCES = ("_predict_fn", "make_predict_function", "make_train_function")
+    SOURCES = ("_predict_fn", "make_predict_function", "make_train_function",
+               "_batch_all_gather")  # multi-worker: one gather per cache chunk and split
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -148,6 +150,22 @@ def _predict_fn(backbone):
         call = tf.function(lambda x: model()(x, training=False), reduce_retracing=True)
         _TRACED[backbone] = call
     return call
+
+
+def _calls(backbone, dataset):
+    """``(call, batches)``: the traced backbone over the dataset; under a strategy with
+    several replicas on this machine, each batch split across them (mirrored)."""
+    from transferkit.common.keras import tf
+
+    strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        from transferkit.common.train.distribute import is_multiworker
+        from transferkit.common.train.distributed_features import mirrored_call
+
+        if not is_multiworker(strategy):  # workers embed their own shard (phases)
+            return (mirrored_call(strategy, backbone),
+                    strategy.experimental_distribute_dataset(dataset))
+    return _predict_fn(backbone), dataset
 
 
 def _allocate(mode, tmp, shape):

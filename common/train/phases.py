@@ -1,6 +1,7 @@
 """The two training phases, each a plain function over a :class:`PhaseContext`."""
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from transferkit.common.train import callbacks as cb
 from transferkit.common.model.registry import Backbone
 from transferkit.common.config import RunConfig
 from transferkit.common.data.domain import Domain
+from transferkit.common.train.distribute import is_multiworker, worker_files
 from transferkit.common.train.features import choose_mode, extract_features, fingerprint
 from transferkit.common.model.freezing import freeze
 from transferkit.common.model.heads import adapt_head, loss_and_metrics
@@ -33,6 +35,7 @@ class PhaseContext:
     backbone: Backbone
     verbose: int = 2
     resume: bool = False
+    strategy: object = None  # the tf.distribute strategy the run trains under
 
     @property
     def contract(self):
@@ -42,12 +45,23 @@ class PhaseContext:
     def ckpt(self) -> Path:
         return self.run_dir / "checkpoints"
 
-    def dataset(self, split: str, training: bool = False):
-        """The labelled pipeline of ``split`` at the training batch size."""
+    def dataset(self, split: str, training: bool = False, augment: bool | None = None):
+        """The labelled pipeline of ``split`` at the training batch size (global: the
+        strategy splits it), augmented when ``augment`` (default ``train.augment``).
+        Multi-worker training on files gives each worker every N-th training file, so no
+        worker reads the others' files."""
         examples, t = getattr(self.splits, split), self.config.train
+        by_files = (training and self.domain.file_items and self.strategy is not None
+                    and is_multiworker(self.strategy))
+        if by_files:
+            share = worker_files(len(examples), self.strategy)
+            _log(f"multi-worker: this worker reads {len(share)} of the {len(examples)} "
+                 f"{split} files (one in {share.step}, from number {share.start})")
+            examples = examples.subset(share)
         return build_pipeline(self.domain, self.contract, examples.items,
                               self.codec.encode(examples.labels), batch_size=t.batch_size,
-                              training=training, augment=t.augment, seed=t.seed)
+                              training=training, seed=t.seed, sharded=by_files,
+                              augment=t.augment if augment is None else augment)
 
     def inputs(self, items):
         """Unlabelled model inputs of ``items``, at the feature-extraction batch size."""
@@ -126,10 +140,35 @@ def cached_features(ctx: PhaseContext) -> dict:
                  if ctx.domain.extraction_order else None)
         items = examples.items if order is None else [examples.items[i] for i in order]
         key = fingerprint(ctx.config.backbone, weights_key, examples.items, ctx.contract)
+        path = ctx.run_dir / "features" / f"{split}.npy"
+        if ctx.strategy is not None and is_multiworker(ctx.strategy):
+            out[split] = _sharded_features(ctx, examples, mode, path, key, split)
+            continue
         out[split] = extract_features(
             model, ctx.inputs(items), len(examples), mode=mode, order=order,
-            path=ctx.run_dir / "features" / f"{split}.npy", key=key, desc=f"{split} features")
+            path=path, key=key, desc=f"{split} features")
     return out
+
+
+def _sharded_features(ctx: PhaseContext, examples, mode: str, path: Path, key: str, split):
+    """Multi-worker: this worker embeds its shard, the shards are all-gathered, and the
+    merged features are kept (memory) or written under this worker's run folder (disk)."""
+    from transferkit.common.train.distributed_features import all_gather_rows, shard_range
+
+    shard = shard_range(len(examples), ctx.strategy)
+    mine = examples.subset(shard)
+    feats = extract_features(ctx.backbone.model, ctx.inputs(mine.items), len(mine),
+                             desc=f"{split} features (items {shard.start}-{shard.stop})")
+    merged = all_gather_rows(ctx.strategy, np.asarray(feats))
+    if mode != "disk":
+        return merged
+    from transferkit.common.io import atomic_path, atomic_write_text
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, merged)
+    atomic_write_text(Path(str(path) + ".json"), json.dumps({"key": key, "n": len(merged)}))
+    return np.load(path, mmap_mode="r")
 
 
 def train_head(ctx: PhaseContext, head, features: dict | None) -> dict | None:

@@ -105,17 +105,21 @@ def _write_trill_like(tf, path):
 @pytest.fixture(scope="session")
 def synthetic_sounds(session_tmp):
     """Class folders ``tone``/``noise``/``chirp``, 24 one-second clips each, varied."""
+    return write_synthetic_sounds(session_tmp / "audio" / "synthetic")
+
+
+def write_synthetic_sounds(root, per_class: int = 24):
+    """``root/{tone,noise,chirp}/*.wav``: ``per_class`` one-second clips of each class."""
     import soundfile as sf
 
     rng = np.random.default_rng(0)
-    root = session_tmp / "audio" / "synthetic"
     makers = {"tone": lambda: tone(rng.uniform(200, 2000), amp=rng.uniform(0.1, 0.8)),
               "noise": lambda: (rng.normal(size=SR) * rng.uniform(0.05, 0.3)).astype("float32"),
               "chirp": lambda: chirp(rng.uniform(100, 600), rng.uniform(2000, 6000),
                                      amp=rng.uniform(0.1, 0.8))}
     for name, make in makers.items():
         (root / name).mkdir(parents=True)
-        for i in range(24):
+        for i in range(per_class):
             sf.write(root / name / f"{name}_{i}.wav", make(), SR)
     return root
 
