@@ -8,24 +8,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from transferkit.common.config_checks import (CACHE_MODES, CLASS_WEIGHTS,
+                                             FINE_TUNE_METHODS, HEAD_FITS, LORA_TARGETS,
+                                             STRATEGIES, UNFREEZE_SCHEDULES)
 from transferkit.common.config_checks import at_least as _at_least
+from transferkit.common.config_checks import check_train as _check_train
 from transferkit.common.config_checks import check_type as _check_type
-from transferkit.common.config_checks import one_of as _one_of
 from transferkit.common.data.labels import MULTILABEL_SEPARATOR
 
+# the choices, for code that imports them from here
+CHOICES = (CACHE_MODES, CLASS_WEIGHTS, FINE_TUNE_METHODS, HEAD_FITS, LORA_TARGETS, STRATEGIES,
+           UNFREEZE_SCHEDULES)
 TASKS = ("multiclass", "multilabel", "regression")
-CACHE_MODES = ("auto", "memory", "disk", "off")
-HEAD_FITS = ("auto", "epochs")
-CLASS_WEIGHTS = ("", "balanced")
-STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
-FINE_TUNE_METHODS = ("full", "contrastive", "lora")
-UNFREEZE_SCHEDULES = ("all", "gradual")
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ class TrainConfig:
             validation (``metrics.json`` says so; validation scores are then not held out).
         fine_tune_epochs: Phase 2 epochs (0 = skip fine-tuning).
         batch_size: Batch size for both phases and for feature extraction.
-        learning_rate: Head learning rate.
+        learning_rate: Head learning rate, or ``"auto"`` (the learning-rate finder's pick).
         fine_tune_learning_rate: Head learning rate in phase 2.
         backbone_lr_multiplier: Backbone LR = head LR × this (discriminative LRs).
         unfreeze_top: Phase 2 unfreezes the top N layers with weights (0 = all) ...
@@ -104,6 +103,8 @@ class TrainConfig:
         augment: Domain augmentation (image flip/rotate/zoom; audio noise/gain).
         seed: Global seed (Python, NumPy, TF) and split seed.
         tensorboard: Also write TensorBoard logs into the run directory.
+        data_checks: Audit the data on the cached features (label issues, near-duplicates,
+            balance) into ``data_checks.json`` and the report.
         strategy: tf.distribute strategy: ``"auto"`` (mirrored over the GPUs when more than
             one is visible, else default), ``"default"``, ``"mirrored"``, ``"multiworker"``
             (reads ``TF_CONFIG``) or ``"tpu"``.
@@ -113,8 +114,27 @@ class TrainConfig:
         fine_tune_method: Phase 2 method: ``"full"`` (unfreeze and fine-tune),
             ``"contrastive"`` (text: SetFit-style pair training of the encoder, then the
             head), ``"lora"`` (text: low-rank adapters on the attention projections).
+        contrastive_epochs: Contrastive method: passes over the training pairs.
+        contrastive_pairs: Contrastive method: at most this many pairs, half same-class
+            (SetFit's oversampling, then capped; 0 = every oversampled pair).
+        contrastive_learning_rate: Contrastive method: Adam learning rate of the encoder.
+        contrastive_batch_size: Contrastive method: pairs per step.
+        lora_rank: LoRA method: rank of each adapter (the low-rank update ``B A``).
+        lora_alpha: LoRA method: scaling numerator; the update is ``(alpha / rank) · B A``.
+        lora_targets: LoRA method: the attention projections to adapt, e.g. ``query,value``.
         unfreeze_schedule: ``"all"`` (unfreeze the chosen layers at once) or ``"gradual"``
             (one block group per epoch from the top, with a warm-up at each step).
+        lr_group_decay: Per-group learning rates: the top block group learns at head LR ×
+            ``backbone_lr_multiplier`` and each group below at this factor of the one above
+            (fastai's ``slice(lo, hi)``; 1 = one backbone LR).
+        warmup_epochs: Phase 2 warms each newly trained group's LR up linearly over this
+            many epochs (fractions allowed; 0 = no warm-up).
+        lr_decay: Phase 2 LR decay over its epochs: ``"cosine"``, ``"linear"`` or
+            ``"constant"``.
+        weight_decay: Phase 2 decoupled weight decay (AdamW; 0 = plain Adam).
+        train_bn: Phase 2 trains BatchNorm layers (their statistics move); default frozen.
+        fine_tune_augment: Augment phase 2's training batches even when ``augment`` is off
+            (phase 1 keeps its embedding cache).
     """
 
     epochs: int = 100
@@ -123,9 +143,9 @@ class TrainConfig:
     refit: bool = False
     fine_tune_epochs: int = 0
     batch_size: int = 32
-    learning_rate: float = 1e-3
+    learning_rate: float | str = 1e-3  # a number, or "auto" (common.train.lr_find)
     fine_tune_learning_rate: float = 1e-4
-    backbone_lr_multiplier: float = 0.1
+    backbone_lr_multiplier: float = 1.0
     unfreeze_top: int = 0
     unfreeze_from: str = ""
     embedding_cache: str = "auto"
@@ -133,6 +153,7 @@ class TrainConfig:
     augment: bool = False
     seed: int = 0
     tensorboard: bool = False
+    data_checks: bool = True
     # --- 8/10 scale-out fields ---
     strategy: str = "auto"
     tpu_address: str = ""
@@ -140,33 +161,26 @@ class TrainConfig:
     # --- end 8/10 fields ---
     # --- 9/10 fine-tune strategy fields ---
     unfreeze_schedule: str = "all"
+    lr_group_decay: float = 1.0
+    warmup_epochs: float = 0.3
+    lr_decay: str = "cosine"
+    weight_decay: float = 1e-4
+    train_bn: bool = False
+    fine_tune_augment: bool = False
     # --- end 9/10 fields ---
     # --- 10/10 / 9/10 method field ---
     fine_tune_method: str = "full"
+    contrastive_epochs: int = 1
+    contrastive_pairs: int = 2000
+    contrastive_learning_rate: float = 2e-5
+    contrastive_batch_size: int = 16
+    lora_rank: int = 8
+    lora_alpha: float = 16.0
+    lora_targets: str = "query,value"
     # --- end method field ---
 
     def __post_init__(self):
-        # A typo ("disc") would otherwise silently train with the in-memory cache.
-        if self.embedding_cache not in CACHE_MODES:
-            raise ValueError(f"train.embedding_cache must be one of {CACHE_MODES}, "
-                             f"got {self.embedding_cache!r}")
-        if self.head_fit not in HEAD_FITS:
-            raise ValueError(f"train.head_fit must be one of {HEAD_FITS}, got {self.head_fit!r}")
-        if self.class_weight not in CLASS_WEIGHTS:
-            raise ValueError(f"train.class_weight must be 'balanced' or empty, "
-                             f"got {self.class_weight!r}")
-        _one_of("train", self, "strategy", STRATEGIES)
-        _one_of("train", self, "fine_tune_method", FINE_TUNE_METHODS)
-        _one_of("train", self, "unfreeze_schedule", UNFREEZE_SCHEDULES)
-        # --- 9/10 / 10/10 validation lines go here ---
-        _at_least("train", self, 1, "batch_size")
-        _at_least("train", self, 0, "epochs", "fine_tune_epochs", "unfreeze_top",
-                  "early_stopping_patience")
-        for name in ("learning_rate", "fine_tune_learning_rate", "backbone_lr_multiplier"):
-            value, positive = getattr(self, name), name != "backbone_lr_multiplier"
-            if not (value < math.inf and (value > 0 if positive else value >= 0)):  # nan: no
-                kind = "positive" if positive else "non-negative"
-                raise ValueError(f"train.{name} must be a {kind} finite number, got {value}")
+        _check_train(self)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ def _config(path, weights, quick: bool, *, epochs, max_length, fine_tune_epochs,
         train=TrainConfig(epochs=epochs, fine_tune_epochs=1 if quick else fine_tune_epochs,
                           unfreeze_top=unfreeze_top, batch_size=batch_size, learning_rate=3e-3,
                           fine_tune_learning_rate=5e-4, backbone_lr_multiplier=0.1,
+                          # measured all at once, one encoder LR (gradual: not yet here)
+                          unfreeze_schedule="all", lr_group_decay=1.0,
                           early_stopping_patience=5, seed=seed),
         data=DataConfig(train=str(path)))
 

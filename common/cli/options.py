@@ -38,6 +38,16 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
+def _parse_rate(text: str) -> float | str:
+    """A learning rate: a number, or ``auto`` (the learning-rate finder)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
+
+
 def add_dataclass_args(parser: argparse.ArgumentParser, cls, group: str,
                        skip: set[str] = frozenset()) -> None:
     """Add one ``--flag`` per field of ``cls`` (defaults stay None = "not given")."""
@@ -50,7 +60,8 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls, group: str,
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         kind = hints[f.name]
         parse = (_parse_bool if kind is bool else _parse_tuple if "tuple" in str(kind)
-                 else int if kind is int else float if kind is float else str)
+                 else int if kind is int else float if kind is float
+                 else _parse_rate if kind == (float | str) else str)
         shown = (",".join(map(str, default)) or "none") if isinstance(default, tuple) else default
         # a bare boolean flag (``--refit``) means true; ``--refit false`` still works
         flag = dict(nargs="?", const=True) if kind is bool else {}

@@ -32,11 +32,12 @@ def _model(backbone):
     return backbone.model if isinstance(backbone, Backbone) else backbone
 
 
-def unfreeze(backbone, top: int = 0, from_layer: str = "") -> list[str]:
+def unfreeze(backbone, top: int = 0, from_layer: str = "", train_bn: bool = False) -> list[str]:
     """Unfreeze the top ``top`` blocks, or every block from ``from_layer`` up (0/"" = all).
 
     ``backbone`` is a :class:`Backbone` (its blocks) or a plain model (its weighted leaves).
-    BatchNorm layers are kept frozen (inference mode). Returns the unfrozen block names.
+    BatchNorm layers are kept frozen (inference mode) unless ``train_bn``. Returns the
+    unfrozen block names.
 
     Raises:
         ValueError: if ``from_layer`` is not a block of the model.
@@ -54,13 +55,21 @@ def unfreeze(backbone, top: int = 0, from_layer: str = "") -> list[str]:
         start = names.index(from_layer)
     elif top:
         start = max(0, len(units) - top)
-    model.trainable = True
-    for i, unit in enumerate(units):
-        unit.trainable = i >= start
-    for layer in _leaves(model):
-        if isinstance(layer, _NORM_TYPES):
-            layer.trainable = False
+    train_only(backbone, units[start:], train_bn)
     return [u.name for u in units[start:]]
+
+
+def train_only(backbone, trainable, train_bn: bool = False) -> None:
+    """Make exactly the blocks in ``trainable`` trainable (BatchNorm frozen unless
+    ``train_bn``); every other block of ``backbone`` is frozen."""
+    chosen, model = {id(u) for u in trainable}, _model(backbone)
+    model.trainable = True
+    for unit in blocks(backbone):
+        unit.trainable = id(unit) in chosen
+    if not train_bn:
+        for layer in _leaves(model):
+            if isinstance(layer, _NORM_TYPES):
+                layer.trainable = False
 
 
 @contextmanager

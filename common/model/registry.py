@@ -107,6 +107,10 @@ class BackboneSpec:
             preference order; the first is the default.
         description: One line for ``transferkit backbones``.
         licence: Licence of the default pretrained weights.
+        groups: The natural block groups that gradual unfreezing and per-group learning
+            rates use (:mod:`transferkit.common.model.blocks`): the names of the blocks that
+            start each group, bottom to top, or ``fn(backbone) -> [(name, [blocks])]``;
+            empty: the builder's own blocks, else grouped by layer-name prefix.
     """
 
     name: str
@@ -117,6 +121,7 @@ class BackboneSpec:
     description: str = ""
     licence: str = ""
     origin: str = field(default="", compare=False)
+    groups: Any = ()
 
     @property
     def default_weights(self) -> str | None:
@@ -143,7 +148,7 @@ _REGISTRY: dict[str, BackboneSpec] = {}
 
 def register_backbone(name: str, *, domain: str, contract: Contract,
                       weight_sources: tuple = (),
-                      description: str = "", licence: str = ""):
+                      description: str = "", licence: str = "", groups: Any = ()):
     """Decorator that registers a backbone builder under ``name``.
 
     Raises:
@@ -160,7 +165,7 @@ def register_backbone(name: str, *, domain: str, contract: Contract,
             name=name, domain=domain, contract=contract, builder=fn,
             weight_sources=tuple(as_source(s) for s in weight_sources),
             description=doc if isinstance(doc, str) else (doc[0] if doc else ""),
-            licence=licence, origin=f"{fn.__module__}.{fn.__qualname__}")
+            licence=licence, origin=f"{fn.__module__}.{fn.__qualname__}", groups=groups)
         return fn
 
     return decorate

@@ -52,7 +52,9 @@ def kws_classifier(weights=NAME) -> keras.Model:
 
 
 @register_backbone(NAME, domain="speech", contract=CONTRACT, weight_sources=(NAME,),
-                   licence="Zlib", description="keyword-spotting MobileNetV2 (Speech Commands)"
+                   licence="Zlib", groups=("Conv1", "block_1_", "block_3_", "block_6_",
+                                           "block_10_", "block_13_", "block_16_"),
+                   description="keyword-spotting MobileNetV2 (Speech Commands)"
                    " with the TFLM microfrontend inside; 1.2 s @ 16 kHz -> 384-d")
 def kws_mobilenetv2(weights=None, contract: AudioContract = CONTRACT) -> keras.Model:
     """Waveform ``[batch, 19200]`` -> 384-d pooled features of the keyword network."""

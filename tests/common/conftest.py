@@ -171,7 +171,10 @@ def colour_run(tiny_backbone, colour_folders, session_tmp):
     from transferkit.common.seed import set_global_seed
 
     config = run_config(colour_folders, fine_tune_epochs=3, unfreeze_top=3,
-                        fine_tune_learning_rate=1e-3, backbone_lr_multiplier=0.1)
+                        fine_tune_learning_rate=1e-3, backbone_lr_multiplier=0.1,
+                        # all at once at one constant backbone LR (not the gradual default)
+                        unfreeze_schedule="all", lr_group_decay=1.0, lr_decay="constant",
+                        warmup_epochs=0.0)
     set_global_seed(0)
     backbone = create_backbone(TINY, weights=None)
     initial = {layer.name: [w.copy() for w in layer.get_weights()]

@@ -17,7 +17,9 @@ CONVERTED = "mobilenet_v1_imagenet"  # transferkit weights fetch mobilenet_v1_im
 @register_backbone("mobilenet_v1", domain="vision", contract=ImageContract(size=224, scaling="tf"),
                    weight_sources=(WeightSource("imagenet", kind="keras", cached_as=CONVERTED),
                                    WeightSource(CONVERTED)),
-                   licence="Apache-2.0 (TF-slim MobileNetV1 / Keras applications)")
+                   licence="Apache-2.0 (TF-slim MobileNetV1 / Keras applications)",
+                   # its five resolution stages (112, 56, 28, 14, 7 px at 224)
+                   groups=("conv1", "conv_dw_2", "conv_dw_4", "conv_dw_6", "conv_dw_12"))
 def mobilenet_v1(weights=None, contract=None, pooling="avg", alpha=1.0, **kwargs):
     """MobileNet v1 1.0; ImageNet features, pooled (1024-d)."""
     if alpha != 1.0 and isinstance(weights, Path) and weights.name == f"{CONVERTED}.h5":
