@@ -18,12 +18,13 @@ except ImportError:  # HF encoders still train; exporting raw-string models need
 from transferkit.common.data.domain import Domain, register_domain
 from transferkit.common.plugins import import_submodules
 from transferkit.nlp.data import read_inputs, read_source
+from transferkit.nlp.hf.lora import lora_targets
 from transferkit.nlp.pipeline import length_order, make_dataset
 from transferkit.nlp.serving import serving_model
 
 DOMAIN = register_domain(Domain(name="text", read_source=read_source, make_dataset=make_dataset,
                                 read_inputs=read_inputs, serving_model=serving_model,
-                                extraction_order=length_order))
+                                extraction_order=length_order, lora_targets=lora_targets))
 import_submodules(__name__)
 
 __all__ = ["DOMAIN", "length_order", "make_dataset", "read_inputs", "read_source", "serving_model"]
