@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from transferkit.common.train import phases
+from transferkit.common.train import distribute, phases
 from transferkit.common.train.fine_tune import fine_tune
 from transferkit.common.train.features import quiet_own_retracing_notices
 from transferkit.common.train.run_guard import hold_run_dir, start_run, write_manifest
@@ -100,25 +100,33 @@ def train_run(config: RunConfig, out_dir, *, splits: Splits | None = None, backb
         FileExistsError: ``out_dir`` holds a finished run and neither flag is set.
         RunDirBusyError: another process trains into ``out_dir`` (named by its pid).
     """
-    with hold_run_dir(out_dir):
-        start_run(Path(out_dir), overwrite=overwrite, resume=resume)
-        result = _train(config, out_dir, splits, backbone, verbose, resume)
-        write_manifest(result.run_dir)  # last: from now on the run loads
-    return result
+    strategy = distribute.make_strategy(config.train.strategy, config.train.tpu_address)
+    write_to = distribute.write_dir(out_dir, strategy)  # a non-chief worker: a temp folder
+    try:
+        with hold_run_dir(write_to), strategy.scope():
+            if resume:
+                distribute.seed_resume(write_to, out_dir, strategy)
+            start_run(write_to, overwrite=overwrite, resume=resume)
+            result = _train(config, write_to, splits, backbone, verbose, resume, strategy)
+            write_manifest(result.run_dir)  # last: from now on the run loads
+    finally:
+        distribute.release_write_dir(write_to, out_dir, strategy)
+    return dataclasses.replace(result, run_dir=Path(out_dir))
 
 
-def _train(config: RunConfig, out_dir, splits, backbone, verbose, resume) -> RunResult:
+def _train(config: RunConfig, out_dir, splits, backbone, verbose, resume,
+           strategy=None) -> RunResult:
     started, timing = time.perf_counter(), {}
-    ctx = prepare(config, out_dir, splits=splits, backbone=backbone, verbose=verbose, resume=resume)
-    if ctx.config.train.fine_tune_method == "contrastive":  # tunes the encoder before phase 1
-        from transferkit.common.train.contrastive import contrastive_tune
-
-        with _timed(timing, "contrastive_s"):
-            contrastive_tune(ctx)
+    ctx = prepare(config, out_dir, splits=splits, backbone=backbone, verbose=verbose,
+                  resume=resume, strategy=strategy)
     head = build_head(ctx.backbone.output_shape, ctx.config.head, ctx.codec.num_outputs)
+    features = _features(ctx, timing)
     with _timed(timing, "phase1_s"):
-        features = phases.cached_features(ctx) if ctx.uses_cache() else None
+        from transferkit.common.train.lr_find import resolve_auto
+
+        ctx, lr_found = resolve_auto(ctx, features)  # --learning-rate auto: the finder first
         head_fit = phases.train_head(ctx, head, features)
+    timing["phase1_s"] = round(timing["phase1_s"] + timing.pop("features_s"), 2)  # cache + head
     model, frozen_features = join(ctx.backbone.model, head), features
     if ctx.config.train.fine_tune_epochs > 0:
         with _timed(timing, "phase2_s"):
@@ -126,8 +134,9 @@ def _train(config: RunConfig, out_dir, splits, backbone, verbose, resume) -> Run
         features = None  # the backbone changed: cached features are stale
     outputs, targets = split_outputs(ctx, model, head, features)
     calibration = _keep_outputs(ctx, outputs, targets, frozen_features)
-    metrics = {**evaluate_run(ctx, outputs, targets, calibration), "head": head_fit,
-               "calibration": calibration}
+    metrics = {**evaluate_run(ctx, outputs, targets, calibration), "head": head_fit, **lr_found,
+               "calibration": calibration,
+               "distribute": distribute.record(ctx.strategy, config, ctx.config)}
     if ctx.codec.task == "multiclass":
         metrics["class_balance"] = _balance(ctx.codec, ctx.splits, ctx.config.train.class_weight)
     with _timed(timing, "export_s"):
@@ -137,6 +146,24 @@ def _train(config: RunConfig, out_dir, splits, backbone, verbose, resume) -> Run
     write_metrics(ctx, metrics)
     _write_report(ctx.run_dir)
     return RunResult(run_dir=ctx.run_dir, metrics=metrics, labels=ctx.codec.names, model=model)
+
+
+def _features(ctx, timing: dict) -> dict | None:
+    """The embedding cache (None when phase 1 runs on the pipelines), after contrastive
+    tuning of the encoder when asked; then the data checks on it."""
+    if ctx.config.train.fine_tune_method == "contrastive":  # tunes the encoder first
+        from transferkit.common.train.contrastive import contrastive_tune
+
+        with _timed(timing, "contrastive_s"):
+            contrastive_tune(ctx)
+    with _timed(timing, "features_s"):
+        features = phases.cached_features(ctx) if ctx.uses_cache() else None
+    if ctx.config.train.data_checks:
+        from transferkit.common.inspect.checks import write_data_checks
+
+        with _timed(timing, "data_checks_s"):  # data_checks.json; logs, never fails the run
+            write_data_checks(ctx, features)
+    return features
 
 
 def _keep_outputs(ctx, outputs: dict, targets: dict, features: dict | None) -> dict:
@@ -165,9 +192,10 @@ def _write_report(run_dir: Path) -> None:
 
 
 def prepare(config: RunConfig, out_dir, *, splits=None, backbone=None, verbose=None,
-            resume=False) -> "phases.PhaseContext":
+            resume=False, strategy=None) -> "phases.PhaseContext":
     """Seed, read and split the data, fit the labels, build the backbone, write the run's
-    config, labels and contract: everything the phases read."""
+    config, labels and contract: everything the phases read. Under a ``strategy``, call it
+    inside ``strategy.scope()`` (the backbone's variables are made here)."""
     set_global_seed(config.train.seed)
     quiet_own_retracing_notices()  # the head fitters' per-candidate predict functions
     run_dir = Path(out_dir)
@@ -183,8 +211,9 @@ def prepare(config: RunConfig, out_dir, *, splits=None, backbone=None, verbose=N
     _log(f"{config.domain}: {len(splits.train)} train / {len(splits.validation)} validation / "
          f"{len(splits.test) if splits.test else 0} test examples, {codec.num_outputs} outputs")
     return phases.PhaseContext(
-        config=config, run_dir=run_dir, domain=domain, codec=codec, splits=splits,
-        backbone=backbone, resume=resume,
+        config=distribute.scaled_config(config, _log), run_dir=run_dir, domain=domain,
+        codec=codec, splits=splits,
+        backbone=backbone, resume=resume, strategy=strategy,
         verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
 
 

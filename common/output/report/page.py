@@ -13,13 +13,15 @@ import logging
 from pathlib import Path
 
 from transferkit.common.io import atomic_write_text
-from transferkit.common.output.report import classes, markup, sections
+from transferkit.common.output.report import adaptation, classes, markup, sections
 from transferkit.common.output.report.inputs import RunInputs, read_run
+from transferkit.common.output.report.data_checks import data_checks_section
 
 log = logging.getLogger(__name__)
 
 _COMMON_TAIL = [("Feature map", sections.feature_map_section),
-                ("Worst examples", sections.worst_section)]
+                ("Worst examples", sections.worst_section),
+                ("Domain adaptation", adaptation.adaptation_section)]
 SECTIONS = {
     "multiclass": [("Training curves", sections.curves_section),
                    ("Confusion matrix", classes.confusion_section),
@@ -30,8 +32,11 @@ SECTIONS = {
                    ("Decision thresholds", classes.thresholds_section)] + _COMMON_TAIL,
     "regression": [("Training curves", sections.curves_section),
                    ("Predicted vs true", sections.regression_section),
-                   ("Feature map", sections.feature_map_section)],
+                   ("Feature map", sections.feature_map_section),
+                   ("Domain adaptation", adaptation.adaptation_section)],
 }
+for _listed in SECTIONS.values():  # every task's report ends with the data checks
+    _listed.append(("Data checks", data_checks_section))
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
