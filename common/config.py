@@ -153,7 +153,7 @@ class TrainConfig:
     augment: bool = False
     seed: int = 0
     tensorboard: bool = False
-    data_checks: bool = True
+    data_checks: bool = False
     # --- 8/10 scale-out fields ---
     strategy: str = "auto"
     tpu_address: str = ""

@@ -170,7 +170,7 @@ def colour_run(tiny_backbone, colour_folders, session_tmp):
 
     from transferkit.common.seed import set_global_seed
 
-    config = run_config(colour_folders, fine_tune_epochs=3, unfreeze_top=3,
+    config = run_config(colour_folders, fine_tune_epochs=3, unfreeze_top=3, data_checks=True,
                         fine_tune_learning_rate=1e-3, backbone_lr_multiplier=0.1,
                         # all at once at one constant backbone LR (not the gradual default)
                         unfreeze_schedule="all", lr_group_decay=1.0, lr_decay="constant",

@@ -10,7 +10,8 @@ def test_a_harmful_fine_tune_is_rolled_back(tiny_backbone, colour_folders, tmp_p
 
     # A learning rate of 50 on every layer wrecks the network within one epoch.
     config = run_config(colour_folders, fine_tune_epochs=2, unfreeze_top=0,
-                        fine_tune_learning_rate=50.0, backbone_lr_multiplier=1.0)
+                        fine_tune_learning_rate=50.0, backbone_lr_multiplier=1.0,
+                        warmup_epochs=0.0, lr_decay="constant", weight_decay=0.0)
     result = train_run(config, tmp_path / "run", verbose=0)
     assert "keeping the phase-1 weights" in capsys.readouterr().err
     assert result.metrics["test"]["accuracy"] >= 0.8

@@ -24,8 +24,9 @@ def data_checks_section(run: RunInputs, out: Path) -> str:
     """The section of ``report.html``: ``data_checks.json`` of the run, drawn."""
     path = run.run_dir / "data_checks.json"
     if not path.is_file():
-        return markup.note("no data_checks.json (a run from an older version, or its checks "
-                           "failed: see the training log); transferkit inspect runs them")
+        return markup.note("no data_checks.json: train with --data-checks true (off by "
+                           "default: it can cost as much as phase 1), or run transferkit "
+                           "inspect on the data")
     checks = read_json(path)
     if "skipped" in checks:
         return markup.note(f"data checks skipped: {checks['skipped']}")
