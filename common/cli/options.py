@@ -70,6 +70,23 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls, group: str,
                              help=f"{docs.get(f.name, '')} (default: {shown})", **flag)
 
 
+WEIGHTS_HELP = ("pretrained source name (default: the backbone's), 'none' for random init, "
+                "or a local path")
+
+
+def add_backbone_args(parser: argparse.ArgumentParser, weights_help: str = WEIGHTS_HELP,
+                      config_help: str = "start from a config.json / .yaml (flags override it)"
+                      ) -> None:
+    """``--backbone --weights --domain --option --config``: the flags every verb that builds
+    a backbone from the config shares (train, inspect, lr-find)."""
+    parser.add_argument("--backbone", help="registry name (see `transferkit backbones`)")
+    parser.add_argument("--weights", help=weights_help)
+    parser.add_argument("--domain", help="vision, text or speech (implied by the backbone)")
+    parser.add_argument("--option", action="append", metavar="KEY=VALUE",
+                        help="backbone option or contract override, e.g. size=96 (repeatable)")
+    parser.add_argument("--config", help=config_help)
+
+
 def overrides_from_args(args: argparse.Namespace, group: str) -> dict:
     prefix = f"{group}__"
     return {k[len(prefix):]: v for k, v in vars(args).items()

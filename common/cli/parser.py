@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from transferkit.common.cli.options import add_dataclass_args
+from transferkit.common.cli.options import WEIGHTS_HELP, add_backbone_args, add_dataclass_args
 from transferkit.common.config import DataConfig, HeadConfig, TrainConfig
 
 # Verbs that live in their own module: each has ``add_parser(sub)`` (argparse only, no heavy
@@ -37,17 +37,11 @@ def _train_parser(sub) -> None:
                        "embedding cache); --fine-tune-epochs adds phase 2.")
     p.add_argument("--data", help="training data: folder of class folders, CSV/TSV, JSONL")
     p.add_argument("--out", help="run directory to write (required unless --resume RUN)")
-    p.add_argument("--backbone", help="registry name (see `transferkit backbones`)")
-    p.add_argument("--weights", help="pretrained source name (default: the backbone's), "
-                   "'none' for random init, or a local path (for own_model: your model file)")
-    p.add_argument("--domain", help="vision, text or speech (implied by the backbone)")
-    p.add_argument("--option", action="append", metavar="KEY=VALUE",
-                   help="backbone option or contract override, e.g. size=96 (repeatable)")
+    add_backbone_args(p, weights_help=WEIGHTS_HELP + " (for own_model: your model file)")
     p.add_argument("--trust-model-code", action="store_true",
                    help="own_model: let a Lambda or custom layer in your model file run its "
                    "Python code on loading. RISK: a file from someone else can then run any "
                    "code on this machine; off, such a file is refused")
-    p.add_argument("--config", help="start from a config.json / .yaml (flags override it)")
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="RUN",
                    help="continue an interrupted run (in --out, or the run directory RUN) "
                    "from its checkpoints and config.json")

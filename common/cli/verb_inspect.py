@@ -1,11 +1,12 @@
-"""``transferkit inspect``: audit a dataset on cached features: likely label issues, near-duplicates and leakage, class balance."""
+"""``transferkit inspect``: audit a dataset on cached features (label issues,
+near-duplicates and leakage, class balance)."""
 from __future__ import annotations
 
 VERB = "inspect"
 
 
 def add_parser(sub) -> None:
-    from transferkit.common.cli.options import add_dataclass_args
+    from transferkit.common.cli.options import add_backbone_args, add_dataclass_args
     from transferkit.common.config import DataConfig
 
     p = sub.add_parser(VERB, help="audit a dataset on cached features: likely label issues, "
@@ -14,13 +15,7 @@ def add_parser(sub) -> None:
                        "backbone's features in --out, then writes inspect.json and "
                        "inspect.html there.")
     p.add_argument("--data", help="data: folder of class folders, CSV/TSV, JSONL")
-    p.add_argument("--backbone", help="registry name (see `transferkit backbones`)")
-    p.add_argument("--weights", help="pretrained source name (default: the backbone's), "
-                   "'none' for random init, or a local path")
-    p.add_argument("--domain", help="vision, text or speech (implied by the backbone)")
-    p.add_argument("--option", action="append", metavar="KEY=VALUE",
-                   help="backbone option or contract override, e.g. size=96 (repeatable)")
-    p.add_argument("--config", help="start from a run's config.json / .yaml (flags override)")
+    add_backbone_args(p, config_help="start from a run's config.json / .yaml (flags override)")
     p.add_argument("--out", default="inspect", help="folder for inspect.json, inspect.html "
                    "and the feature cache (default: inspect)")
     p.add_argument("--top", type=int, default=20, help="rows shown per list (default 20)")

@@ -21,7 +21,7 @@ VERB = "lr-find"
 
 
 def add_parser(sub) -> None:
-    from transferkit.common.cli.options import add_dataclass_args
+    from transferkit.common.cli.options import add_backbone_args, add_dataclass_args
     from transferkit.common.config import DataConfig, HeadConfig, TrainConfig
 
     p = sub.add_parser(VERB, help="sweep the head's learning rate exponentially, plot loss "
@@ -34,12 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--data", required=True, help="training data, as for train")
     p.add_argument("--out", default="lr_find", help="folder for lr_find.png/json "
                    "(default ./lr_find)")
-    p.add_argument("--backbone", help="registry name (see `transferkit backbones`)")
-    p.add_argument("--weights", help="pretrained source name, 'none' or a local path")
-    p.add_argument("--domain", help="vision, text or speech (implied by the backbone)")
-    p.add_argument("--option", action="append", metavar="KEY=VALUE",
-                   help="backbone option or contract override, e.g. size=96 (repeatable)")
-    p.add_argument("--config", help="start from a config.json / .yaml (flags override it)")
+    add_backbone_args(p, weights_help="pretrained source name, 'none' or a local path")
     p.add_argument("--start", type=float, default=1e-7, help="first rate (default 1e-7)")
     p.add_argument("--end", type=float, default=10.0, help="last rate (default 10)")
     p.add_argument("--steps", type=int, default=100, help="steps (default 100)")

@@ -161,9 +161,9 @@ def seed_resume(path: Path, out_dir, strategy) -> None:
         shutil.copytree(source, Path(path) / "checkpoints", dirs_exist_ok=True)
 
 
-def scaled_learning_rate(learning_rate: float, batch_size: int, on: bool) -> float:
+def scaled_learning_rate(learning_rate: float, batch_size: int) -> float:
     """The linear scaling rule: the rate grows with the global batch over :data:`BASE_BATCH`."""
-    return learning_rate * batch_size / BASE_BATCH if on else learning_rate
+    return learning_rate * batch_size / BASE_BATCH
 
 
 def scaled_config(config, log=print):
@@ -172,7 +172,7 @@ def scaled_config(config, log=print):
     t = config.train
     if not t.scale_learning_rate:
         return config
-    lr = {name: scaled_learning_rate(getattr(t, name), t.batch_size, True)
+    lr = {name: scaled_learning_rate(getattr(t, name), t.batch_size)
           for name in ("learning_rate", "fine_tune_learning_rate")}
     log(f"linear scaling rule: batch {t.batch_size} / {BASE_BATCH} -> head lr "
         f"{lr['learning_rate']:g}, fine-tune lr {lr['fine_tune_learning_rate']:g}")

@@ -65,9 +65,23 @@ def extract_features(backbone, dataset, n_items: int, *, mode: str = "memory",
             out.flush()
             del out
     if mode == "disk":
-        atomic_write_text(Path(str(path) + ".json"), json.dumps({"key": key, "n": n_items}))
-        return np.load(path, mmap_mode="r")
+        return _keyed(path, key, n_items)
     return out
+
+
+def save_features(path: Path, key: str, features: np.ndarray):
+    """Write computed ``features`` as the disk cache of ``path`` under ``key`` (atomically);
+    returns them memory-mapped, as disk-mode :func:`extract_features` does."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, features)
+    return _keyed(path, key, len(features))
+
+
+def _keyed(path: Path, key: str, n_items: int):
+    """Record ``key`` beside the written ``path`` (what :func:`_cached_array` checks)."""
+    atomic_write_text(Path(str(path) + ".json"), json.dumps({"key": key, "n": n_items}))
+    return np.load(path, mmap_mode="r")
 
 
 def _cached_array(path: Path, key: str):

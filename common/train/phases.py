@@ -1,7 +1,6 @@
 """The two training phases, each a plain function over a :class:`PhaseContext`."""
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,8 @@ from transferkit.common.model.registry import Backbone
 from transferkit.common.config import RunConfig
 from transferkit.common.data.domain import Domain
 from transferkit.common.train.distribute import is_multiworker, worker_files
-from transferkit.common.train.features import choose_mode, extract_features, fingerprint
+from transferkit.common.train.features import (choose_mode, extract_features, fingerprint,
+                                              save_features)
 from transferkit.common.model.freezing import freeze
 from transferkit.common.model.heads import adapt_head, loss_and_metrics
 from transferkit.common.keras import keras, tf
@@ -160,15 +160,7 @@ def _sharded_features(ctx: PhaseContext, examples, mode: str, path: Path, key: s
     feats = extract_features(ctx.backbone.model, ctx.inputs(mine.items), len(mine),
                              desc=f"{split} features (items {shard.start}-{shard.stop})")
     merged = all_gather_rows(ctx.strategy, np.asarray(feats))
-    if mode != "disk":
-        return merged
-    from transferkit.common.io import atomic_path, atomic_write_text
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, merged)
-    atomic_write_text(Path(str(path) + ".json"), json.dumps({"key": key, "n": len(merged)}))
-    return np.load(path, mmap_mode="r")
+    return save_features(path, key, merged) if mode == "disk" else merged
 
 
 def train_head(ctx: PhaseContext, head, features: dict | None) -> dict | None:

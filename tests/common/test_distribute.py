@@ -58,13 +58,12 @@ def _finish(procs, timeout: float) -> list[str]:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """Learnable data of each domain: colour images, sentiment texts, tones/noise/chirps."""
-    from tests.nlp.conftest import sentiment_texts, write_tiny_bert
+    from tests.nlp.conftest import sentiment_texts, write_text_csv, write_tiny_bert
     from tests.speech.conftest import write_synthetic_sounds
 
     root = tmp_path_factory.mktemp("distribute")
     texts, labels = sentiment_texts(160)
-    with open(root / "texts.csv", "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([("text", "label"), *zip(texts, labels)])
+    write_text_csv(root / "texts.csv", texts, labels)
     write_tiny_bert(root / "bert")
     _no_dropout(root / "bert" / "config.json")
     return {"vision": (write_folders(root / "colours", COLOURS, colour_image, per_class=40),),

@@ -29,6 +29,15 @@ def sentiment_texts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
+def write_text_csv(path, texts, labels):
+    """``path`` as a ``text,label`` CSV of the given rows; returns ``path``."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("text", "label"), *zip(texts, labels)])
+    return path
+
+
 def write_tiny_bert(folder, seed: int = 0):
     """A randomly initialised 2-layer, 32-d BERT with its own vocab.txt, saved by HF."""
     from transformers import BertConfig, BertTokenizer, TFBertModel

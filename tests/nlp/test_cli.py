@@ -1,10 +1,9 @@
 """The text domain from the command line: train on a CSV, then predict raw strings."""
-import csv
 import json
 
 from transferkit.common.testing import assert_beats_baseline
 from tests.fresh_process import predict_in_fresh_process
-from tests.nlp.conftest import sentiment_texts
+from tests.nlp.conftest import sentiment_texts, write_text_csv
 
 
 def test_cli_train_evaluate_predict_raw_strings(tiny_bert_dir, tmp_path, capsys):
@@ -12,8 +11,7 @@ def test_cli_train_evaluate_predict_raw_strings(tiny_bert_dir, tmp_path, capsys)
 
     texts, labels = sentiment_texts(240, seed=3)
     data = tmp_path / "tweets.csv"
-    with open(data, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([("text", "label"), *zip(texts, labels)])
+    write_text_csv(data, texts, labels)
     run = tmp_path / "run"
     assert main(["train", "--domain", "text", "--data", str(data), "--backbone", "hf_encoder",
                  "--weights", str(tiny_bert_dir), "--option", f"tokenizer={tiny_bert_dir}",

@@ -1,6 +1,5 @@
 """``fine_tune_method="contrastive"`` (SetFit's method) on a tiny random BERT: the pair
 sampler, the pair loss falling, a whole run that trains and exports with parity, resume."""
-import csv
 import json
 import shutil
 
@@ -10,7 +9,7 @@ import pytest
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
 from transferkit.common.train.pairs import contrastive_pairs
-from tests.nlp.conftest import sentiment_texts
+from tests.nlp.conftest import sentiment_texts, write_text_csv
 
 
 def test_pairs_are_balanced_labelled_and_cover_every_negative():
@@ -69,10 +68,7 @@ def contrastive_run(tmp_path_factory, tiny_bert_dir):
     from transferkit.common.train.trainer import train_run
 
     root = tmp_path_factory.mktemp("contrastive")
-    with open(root / "train.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
-        writer.writerows(zip(*sentiment_texts(120, seed=2)))
+    write_text_csv(root / "train.csv", *sentiment_texts(120, seed=2))
     options = {"tokenizer": str(tiny_bert_dir), "max_length": 32}
     config = RunConfig(domain="text",
                        backbone=BackboneConfig("hf_encoder", str(tiny_bert_dir), options),

@@ -1,12 +1,11 @@
 """``export_run`` on a tiny random BERT run: raw-string SavedModel, .keras and TFLite on ids."""
-import csv
 
 import numpy as np
 import pytest
 
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
-from tests.nlp.conftest import sentiment_texts
+from tests.nlp.conftest import sentiment_texts, write_text_csv
 from tests.run_helpers import set_temperature
 
 T = 2.0
@@ -18,10 +17,7 @@ def text_run(tmp_path_factory, tiny_bert_dir):
     from transferkit.common.train.trainer import train_run
 
     root = tmp_path_factory.mktemp("text_export")
-    with open(root / "train.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
-        writer.writerows(zip(*sentiment_texts(160)))
+    write_text_csv(root / "train.csv", *sentiment_texts(160))
     options = {"tokenizer": str(tiny_bert_dir), "max_length": 32}
     config = RunConfig(domain="text",
                        backbone=BackboneConfig("hf_encoder", str(tiny_bert_dir), options),

@@ -1,7 +1,6 @@
 """LoRA on the tiny BERT: only the adapters train, a merge changes no output, and a
 ``fine_tune_method="lora"`` run exports the ordinary architecture computing what the adapter
 model computes."""
-import csv
 import json
 
 import numpy as np
@@ -9,7 +8,7 @@ import pytest
 
 from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                        TrainConfig)
-from tests.nlp.conftest import sentiment_texts
+from tests.nlp.conftest import sentiment_texts, write_text_csv
 
 
 def _backbone(tiny_bert_dir):
@@ -86,13 +85,6 @@ def test_merging_changes_no_output_and_restores_the_plain_layers(tiny_bert_dir, 
     np.testing.assert_allclose(fresh.model.predict(batch, verbose=0), adapted, atol=1e-5)
 
 
-def _write_csv(path, n=160):
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
-        writer.writerows(zip(*sentiment_texts(n)))
-
-
 def lora_config(root, tiny_bert_dir, fine_tune_epochs=2):
     options = {"tokenizer": str(tiny_bert_dir), "max_length": 16}
     return RunConfig(
@@ -132,7 +124,7 @@ def lora_run(tmp_path_factory, tiny_bert_dir):
                 raise Interrupted()
 
     root = tmp_path_factory.mktemp("lora_run")
-    _write_csv(root / "train.csv")
+    write_text_csv(root / "train.csv", *sentiment_texts(160))
     config = lora_config(root, tiny_bert_dir)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cb, "ResumeState", Recording)

@@ -1,5 +1,4 @@
 """End to end on a tiny random BERT: read CSV, train both phases, export, reload, predict."""
-import csv
 
 import numpy as np
 import pytest
@@ -9,15 +8,7 @@ from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, R
 from transferkit.common.data.domain import PipelineOptions
 from transferkit.common.testing import (assert_beats_baseline, mean_predictor_mse,
                                         predict_all_micro_f1)
-from tests.nlp.conftest import sentiment_texts
-
-
-def _write_csv(path, texts, labels):
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
-        writer.writerows(zip(texts, labels))
-    return path
+from tests.nlp.conftest import sentiment_texts, write_text_csv
 
 
 def _config(tiny_bert_dir, data, task="multiclass", **train):
@@ -38,7 +29,7 @@ def sentiment_run(tmp_path_factory, tiny_bert_dir):
     from transferkit.common.train.trainer import train_run
 
     root = tmp_path_factory.mktemp("run")
-    data = _write_csv(root / "train.csv", *sentiment_texts(400))
+    data = write_text_csv(root / "train.csv", *sentiment_texts(400))
     return train_run(_config(tiny_bert_dir, data), root / "run", verbose=0)
 
 
@@ -75,7 +66,7 @@ def test_multilabel_and_regression_heads(tmp_path, tiny_bert_dir):
 
     texts, labels = sentiment_texts(400, seed=1)
     tags = [f"{lab}|long" if len(t.split()) > 6 else lab for t, lab in zip(texts, labels)]
-    data = _write_csv(tmp_path / "ml.csv", texts, tags)
+    data = write_text_csv(tmp_path / "ml.csv", texts, tags)
     config = _config(tiny_bert_dir, data, "multilabel", fine_tune_epochs=4)
     splits = _splits(config)
     multi = train_run(config, tmp_path / "ml", splits=splits, verbose=0)
@@ -89,7 +80,7 @@ def test_multilabel_and_regression_heads(tmp_path, tiny_bert_dir):
     assert 0.6 < all_labels < 0.75
     assert_beats_baseline(test["micro_f1"], all_labels, 0.2, what="micro-F1")
     values = [1.0 if lab == "pos" else -1.0 for lab in labels]
-    data = _write_csv(tmp_path / "reg.csv", texts, values)
+    data = write_text_csv(tmp_path / "reg.csv", texts, values)
     # The library's default backbone LR (0.1x the head's): at 1.0x, fine-tuning this tiny
     # random BERT on standardised features swung test R2 between -1.0 and 0.46 by seed.
     config = _config(tiny_bert_dir, data, "regression", fine_tune_epochs=4,
