@@ -29,7 +29,11 @@ LOCK = ".transferkit.lock"
 # What a new training (not a resume) deletes first; the feature cache is keyed, so it stays.
 OLD_RUN_FILES = ("checkpoints", "history.csv", "metrics.json", "saved_model", "export",
                  "model_weights.h5", "predictions.npz", "calibration.json", "report.html",
-                 "skipped.txt", "MODEL_CARD.md", "parity.json")
+                 "skipped.txt", "MODEL_CARD.md", "parity.json", "data_checks.json",
+                 "adaptation.json", "lr_find.json", "lr_find.png", "lora_adapters.npz",
+                 "lora.json", "tensorboard", "curves.png", "confusion_matrix.png",
+                 "reliability.png", "worst_examples.png", "feature_map.png", "regression.png",
+                 "label_issues.png", "duplicates.png")
 
 
 class RunDirBusyError(RuntimeError):

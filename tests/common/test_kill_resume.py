@@ -142,3 +142,20 @@ def test_resume_takes_the_run_directory_as_its_value(tmp_path):
     assert (args.out, args.resume) == (str(tmp_path / "x"), True)
     with pytest.raises(FileNotFoundError, match="config.json is missing"):
         _resume_args(build_parser().parse_args(["train", "--resume", str(tmp_path / "y")]))
+
+
+def test_a_new_training_removes_the_old_runs_files_and_keeps_the_users(tmp_path):
+    from transferkit.common.train.run_guard import start_run
+
+    run = tmp_path / "run"
+    (run / "features").mkdir(parents=True)
+    stale = ("adaptation.json", "data_checks.json", "lr_find.json", "lr_find.png",
+             "lora_adapters.npz", "lora.json", "metrics.json", "curves.png")
+    for name in (*stale, "notes.txt", "features/train.npy"):
+        (run / name).write_text("x")
+    start_run(run, overwrite=True, resume=False)
+    assert not [n for n in stale if (run / n).exists()]  # a retrain never reports old figures
+    assert (run / "notes.txt").exists() and (run / "features" / "train.npy").exists()
+    (run / "adaptation.json").write_text("x")
+    start_run(run, overwrite=False, resume=True)  # a resume keeps what it resumes
+    assert (run / "adaptation.json").exists()
