@@ -93,7 +93,7 @@ class TrainConfig:
         fine_tune_epochs: Phase 2 epochs (0 = skip fine-tuning).
         batch_size: Batch size for both phases and for feature extraction.
         learning_rate: Head learning rate, or ``"auto"`` (the learning-rate finder's pick).
-        fine_tune_learning_rate: Head learning rate in phase 2.
+        fine_tune_learning_rate: Phase 2 head LR; 0 = the backbone's registered one, else 1e-4.
         backbone_lr_multiplier: Backbone LR = head LR × this (discriminative LRs).
         unfreeze_top: Phase 2 unfreezes the top N layers with weights (0 = all) ...
         unfreeze_from: ... or every layer from this named layer up.
@@ -144,7 +144,7 @@ class TrainConfig:
     fine_tune_epochs: int = 0
     batch_size: int = 32
     learning_rate: float | str = 1e-3  # a number, or "auto" (common.train.lr_find)
-    fine_tune_learning_rate: float = 1e-4
+    fine_tune_learning_rate: float = 0.0  # 0: the backbone's registered rate, else 1e-4
     backbone_lr_multiplier: float = 1.0
     unfreeze_top: int = 0
     unfreeze_from: str = ""

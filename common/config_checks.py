@@ -91,7 +91,7 @@ def check_train(t) -> None:
     at_least("train", t, 0, "epochs", "fine_tune_epochs", "unfreeze_top",
               "early_stopping_patience")
     for name in ("learning_rate", "fine_tune_learning_rate", "backbone_lr_multiplier"):
-        value, positive = getattr(t, name), name != "backbone_lr_multiplier"
+        value, positive = getattr(t, name), name == "learning_rate"  # others: 0 allowed
         if name == "learning_rate" and isinstance(value, str):
             check_auto_rate(t)
             continue

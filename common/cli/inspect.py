@@ -24,10 +24,11 @@ def cmd_backbones(args) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"{'name':<24}{'domain':<8}{'input':<26}{'features':>9}{'params':>8}  "
-          f"{'weights offline':<44}description")
+          f"{'weights offline':<44}{'ft lr':<7}description")
     for r in rows:
         print(f"{r['name']:<24}{r['domain']:<8}{r['input']:<26}{r['features'] or '-':>9}"
-              f"{_count(r['params']):>8}  {r['offline']:<44}{r['description']}")
+              f"{_count(r['params']):>8}  {r['offline']:<44}{r['fine_tune_lr']:<7.0e}"
+              f"{r['description']}")
     return 0
 
 

@@ -108,7 +108,10 @@ def sizes(specs, progress=None) -> dict:
 
 
 def backbone_row(spec, size: dict | None = None) -> dict:
+    from transferkit.common.model.registry import fine_tune_lr
+
     size = size or {}
     return {"name": spec.name, "domain": spec.domain, "input": describe_contract(spec.contract),
             "features": size.get("features"), "params": size.get("params"),
-            "offline": offline_status(spec), "description": spec.description}
+            "offline": offline_status(spec), "fine_tune_lr": fine_tune_lr(spec),
+            "description": spec.description}

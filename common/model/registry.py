@@ -111,6 +111,10 @@ class BackboneSpec:
             rates use (:mod:`transferkit.common.model.blocks`): the names of the blocks that
             start each group, bottom to top, or ``fn(backbone) -> [(name, [blocks])]``;
             empty: the builder's own blocks, else grouped by layer-name prefix.
+        fine_tune_lr: Phase 2's head learning rate for this backbone when the run leaves
+            ``train.fine_tune_learning_rate`` at 0 (its default); 0 here = the project's
+            :data:`DEFAULT_FINE_TUNE_LR`. Set it from a measurement (the benchmark
+            ``fine_tune_strategies.py``), not a guess.
     """
 
     name: str
@@ -122,6 +126,7 @@ class BackboneSpec:
     licence: str = ""
     origin: str = field(default="", compare=False)
     groups: Any = ()
+    fine_tune_lr: float = 0.0
 
     @property
     def default_weights(self) -> str | None:
@@ -130,6 +135,15 @@ class BackboneSpec:
     @property
     def source_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.weight_sources)
+
+
+DEFAULT_FINE_TUNE_LR = 1e-4  # phase 2's head LR where neither the run nor the backbone sets one
+
+
+def fine_tune_lr(spec: "BackboneSpec | None") -> float:
+    """The phase-2 head learning rate a run with ``fine_tune_learning_rate=0`` trains at."""
+    return spec.fine_tune_lr if spec is not None and spec.fine_tune_lr > 0 else \
+        DEFAULT_FINE_TUNE_LR
 
 
 class RegistryError(KeyError):
@@ -148,7 +162,8 @@ _REGISTRY: dict[str, BackboneSpec] = {}
 
 def register_backbone(name: str, *, domain: str, contract: Contract,
                       weight_sources: tuple = (),
-                      description: str = "", licence: str = "", groups: Any = ()):
+                      description: str = "", licence: str = "", groups: Any = (),
+                      fine_tune_lr: float = 0.0):
     """Decorator that registers a backbone builder under ``name``.
 
     Raises:
@@ -165,7 +180,8 @@ def register_backbone(name: str, *, domain: str, contract: Contract,
             name=name, domain=domain, contract=contract, builder=fn,
             weight_sources=tuple(as_source(s) for s in weight_sources),
             description=doc if isinstance(doc, str) else (doc[0] if doc else ""),
-            licence=licence, origin=f"{fn.__module__}.{fn.__qualname__}", groups=groups)
+            licence=licence, origin=f"{fn.__module__}.{fn.__qualname__}", groups=groups,
+            fine_tune_lr=float(fine_tune_lr))
         return fn
 
     return decorate

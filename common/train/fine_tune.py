@@ -12,6 +12,7 @@ and only when it beats the phase-1 model's validation loss; else phase 1's weigh
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from transferkit.common.model.blocks import block_groups
 from transferkit.common.model.freezing import (all_trainable, blocks, count_trainable,
                                                train_only, unfreeze)
 from transferkit.common.model.heads import loss_and_metrics
+from transferkit.common.model.registry import fine_tune_lr
 from transferkit.common.train import callbacks as cb
 from transferkit.common.train.optim import GroupOptimizer, group_learning_rates, make_optimizer
 from transferkit.common.train.phases import (PhaseContext, _callbacks, _class_weight, _log,
@@ -35,6 +37,17 @@ def fine_tune(ctx: PhaseContext, model) -> None:
 
         return fine_tune_lora(ctx, model)
     return fine_tune_full(ctx, model)
+
+
+def with_backbone_rate(config, backbone):
+    """``config`` (a RunConfig) with ``train.fine_tune_learning_rate`` 0 (the default)
+    replaced by ``backbone``'s registered rate (else 1e-4); ``config.json`` keeps the
+    number, so a resume trains at it."""
+    if config.train.fine_tune_learning_rate > 0:
+        return config
+    rate = fine_tune_lr(getattr(backbone, "spec", None))
+    return dataclasses.replace(config, train=dataclasses.replace(
+        config.train, fine_tune_learning_rate=rate))
 
 
 @dataclass(frozen=True)

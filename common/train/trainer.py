@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.common.train import distribute, phases
-from transferkit.common.train.fine_tune import fine_tune
+from transferkit.common.train.fine_tune import fine_tune, with_backbone_rate
 from transferkit.common.train.features import quiet_own_retracing_notices
 from transferkit.common.train.run_guard import hold_run_dir, start_run, write_manifest
 from transferkit.common.config import RunConfig, save_config
@@ -206,6 +206,7 @@ def prepare(config: RunConfig, out_dir, *, splits=None, backbone=None, verbose=N
     codec = LabelCodec.fit(splits.train.labels, config.head.task, config.data.label_separator)
     backbone = as_backbone(backbone) if backbone is not None else create_backbone(
         config.backbone.name, weights=config.backbone.weights, **config.backbone.options)
+    config = with_backbone_rate(config, backbone)  # fine-tune LR 0: the backbone's
     _write_run_files(run_dir, config, codec, backbone.contract)
     _write_skipped(run_dir, splits)
     _log(f"{config.domain}: {len(splits.train)} train / {len(splits.validation)} validation / "

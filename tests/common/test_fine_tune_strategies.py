@@ -176,3 +176,24 @@ def test_a_gradual_run_trains_resumes_and_keeps_its_best_epoch(
     rows = (tmp_path / "run" / "history.csv").read_text().splitlines()
     assert sum(r.startswith("phase2,") for r in rows) == 3
     assert result.metrics["test"]["accuracy"] >= 0.8
+
+
+def test_phase_2_trains_at_the_backbones_registered_rate_unless_the_run_sets_one():
+    import transferkit.speech  # noqa: F401  (registers kws_mobilenetv2)
+    from transferkit.common.config import RunConfig
+    from transferkit.common.model.registry import (DEFAULT_FINE_TUNE_LR, fine_tune_lr,
+                                                   get_backbone_spec)
+    from transferkit.common.train.fine_tune import with_backbone_rate
+
+    kws = SimpleNamespace(spec=get_backbone_spec("kws_mobilenetv2"))
+    assert fine_tune_lr(kws.spec) == 1e-3  # measured: benchmarks/fine_tune_strategies.py
+    default = RunConfig(domain="speech")
+    assert default.train.fine_tune_learning_rate == 0  # "the backbone's"
+    assert with_backbone_rate(default, kws).train.fine_tune_learning_rate == 1e-3
+    custom = SimpleNamespace(spec=None)  # as_backbone(model, contract): no registration
+    assert with_backbone_rate(default, custom).train.fine_tune_learning_rate == \
+        DEFAULT_FINE_TUNE_LR == 1e-4
+    mine = dataclasses.replace(default, train=TrainConfig(fine_tune_learning_rate=3e-5))
+    assert with_backbone_rate(mine, kws).train.fine_tune_learning_rate == 3e-5
+    with pytest.raises(ValueError, match="fine_tune_learning_rate must be a non-negative"):
+        TrainConfig(fine_tune_learning_rate=-1.0)
