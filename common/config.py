@@ -104,7 +104,7 @@ class TrainConfig:
         seed: Global seed (Python, NumPy, TF) and split seed.
         tensorboard: Also write TensorBoard logs into the run directory.
         data_checks: Audit the data on the cached features (label issues, near-duplicates,
-            balance) into ``data_checks.json`` and the report.
+            balance; within a budget) into ``data_checks.json`` and the report (default on).
         strategy: tf.distribute strategy: ``"auto"`` (mirrored over the GPUs when more than
             one is visible, else default), ``"default"``, ``"mirrored"``, ``"multiworker"``
             (reads ``TF_CONFIG``) or ``"tpu"``.
@@ -153,7 +153,7 @@ class TrainConfig:
     augment: bool = False
     seed: int = 0
     tensorboard: bool = False
-    data_checks: bool = False
+    data_checks: bool = True
     # --- 8/10 scale-out fields ---
     strategy: str = "auto"
     tpu_address: str = ""

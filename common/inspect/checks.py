@@ -21,6 +21,11 @@ from transferkit.common.inspect.labels import FOLDS, label_issues
 
 SPLITS = ("train", "validation", "test")
 LIMIT = 1000  # rows kept per list in the JSON (all are counted)
+# What a training run's own checks may cost (transferkit inspect has no budget): the label
+# check fits 5 logistic regressions on every labelled example (n x d feature values), the
+# duplicate check compares all n^2 pairs. Over budget, the part is skipped and says so.
+LABEL_BUDGET = 8_000_000  # n x d values: 8,000 x 1,024 features, ~20 s on 2 CPU cores
+PAIR_BUDGET = 30_000  # examples
 MAX_ITEM = 300  # characters of a text item kept in the JSON
 
 
@@ -29,7 +34,7 @@ def _log(msg: str) -> None:
 
 
 def run_checks(features: dict, splits, codec, *, seed: int = 0, folds: int = FOLDS,
-               threshold: float = THRESHOLD, limit: int = LIMIT) -> dict:
+               threshold: float = THRESHOLD, limit: int = LIMIT, budget: bool = False) -> dict:
     """Class balance, likely label issues and near-duplicates / leakage.
 
     Args:
@@ -40,20 +45,35 @@ def run_checks(features: dict, splits, codec, *, seed: int = 0, folds: int = FOL
         folds: Cross-fitting folds of the label check.
         threshold: Cosine at or above which two items are near-duplicates.
         limit: Rows kept per list (flagged labels, pairs); all are counted.
+        budget: Skip the label check over :data:`LABEL_BUDGET` feature values and the
+            duplicate check over :data:`PAIR_BUDGET` examples (a training run's checks).
     """
     names = [s for s in SPLITS if s in features and getattr(splits, s) is not None
              and len(getattr(splits, s))]
     out = {"task": codec.task, "counts": {s: len(getattr(splits, s)) for s in names}}
+    n = sum(out["counts"].values())
+    values = sum(int(np.prod(np.shape(features[s]))) for s in names)
     if codec.task == "multiclass":
         out["balance"] = {s: class_balance(codec.names, codec.encode(getattr(splits, s).labels))
                           for s in names}
-        out["label_issues"] = _label_section(features, splits, codec, names, seed, folds, limit)
-    else:
+    if codec.task != "multiclass":
         out["label_issues"] = {"skipped": f"label issues are checked for multiclass data only, "
                                           f"not {codec.task}"}
-    out["duplicates"] = _duplicate_section({s: features[s] for s in names}, splits, codec,
-                                           threshold, limit)
+    elif budget and values > LABEL_BUDGET:
+        out["label_issues"] = {"skipped": _over(f"{values:,} feature values", LABEL_BUDGET)}
+    else:
+        out["label_issues"] = _label_section(features, splits, codec, names, seed, folds, limit)
+    if budget and n > PAIR_BUDGET:
+        out["duplicates"] = {"skipped": _over(f"{n:,} examples", PAIR_BUDGET), "groups": []}
+    else:
+        out["duplicates"] = _duplicate_section({s: features[s] for s in names}, splits,
+                                               codec, threshold, limit)
     return out
+
+
+def _over(what: str, budget: int) -> str:
+    return (f"{what}, over a training run's budget of {budget:,}: transferkit inspect "
+            f"--data ... --backbone ... runs it on the same features")
 
 
 def _label_section(features, splits, codec, names, seed, folds, limit) -> dict:
@@ -125,7 +145,8 @@ def write_data_checks(ctx, features: dict | None) -> None:
             checks = {"skipped": "no cached features (augmentation on or embedding_cache=off); "
                                  "run transferkit inspect"}
         else:
-            checks = run_checks(features, ctx.splits, ctx.codec, seed=ctx.config.train.seed)
+            checks = run_checks(features, ctx.splits, ctx.codec, seed=ctx.config.train.seed,
+                                budget=True)
             _log(f"data checks: {summary_line(checks)} (data_checks.json)")
         atomic_write_text(path, json.dumps(checks, indent=1) + "\n")
     except Exception as exc:  # noqa: BLE001 - advice must never cost the run
@@ -141,9 +162,10 @@ def summary_line(checks: dict) -> str:
     inside = sum(g["pairs"] for g in dup.get("groups", []) if not g["leakage"])
     leaked = sum(dup.get("leaked_items", {}).values())
     parts = [f"{labels['flagged']} likely label issue(s) of {labels['examples']}"
-             if "flagged" in labels else "label issues not checked",
-             f"{inside} near-duplicate pair(s) inside splits",
-             f"{leaked} held-out item(s) near-duplicating training items"]
+             if "flagged" in labels else "label issues not checked"]
+    parts += (["near-duplicates not checked"] if "skipped" in dup else
+              [f"{inside} near-duplicate pair(s) inside splits",
+               f"{leaked} held-out item(s) near-duplicating training items"])
     skewed = [s for s, b in checks.get("balance", {}).items() if b.get("skewed")]
     if skewed:
         parts.append(f"classes skewed in {', '.join(skewed)}")

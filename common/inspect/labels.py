@@ -25,6 +25,10 @@ FOLDS = 5
 # pulling the boundary its way.
 DEFAULT_C = 0.01
 MAX_ITER = 500
+# L-BFGS stopping tolerance: 1e-3 solves 2.5x faster than sklearn's 1e-4 (6.8 s against
+# 16.8 s for 5 folds of 4,000 x 1,024 on 2 cores) and flagged 169 against 170 examples,
+# with 168 of the top 200 in common; precision/recall re-measured in docs/inspect.md.
+TOL = 1e-3
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ def _logistic(C: float):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=MAX_ITER))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=MAX_ITER, tol=TOL))
 
 
 def usable_folds(targets, folds: int = FOLDS) -> int:

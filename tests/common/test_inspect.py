@@ -136,3 +136,26 @@ def test_multilabel_data_gets_duplicates_but_no_label_check():
     leak = next(g for g in checks["duplicates"]["groups"] if g["b"] == "validation"
                 and g["a"] == "train")
     assert leak["rows"][0]["a_item"] == "train/2.png" and leak["rows"][0]["a_label"] == "x|y"
+
+
+def test_a_training_runs_checks_keep_to_their_budget_and_say_what_they_skipped(monkeypatch):
+    from transferkit.common.data.labels import LabelCodec
+    from transferkit.common.inspect import checks
+    from transferkit.common.output.report.data_checks import render_checks
+
+    train = ["a", "b"] * 20
+    splits, features = _splits({"train": train, "validation": ["a", "b"] * 5})
+    codec = LabelCodec.fit(train)
+    whole = checks.run_checks(features, splits, codec, budget=True)  # 50 x 8: under budget
+    assert "flagged" in whole["label_issues"] and "groups" in whole["duplicates"]
+    monkeypatch.setattr(checks, "LABEL_BUDGET", 50 * 8 - 1)
+    monkeypatch.setattr(checks, "PAIR_BUDGET", 49)
+    cut = checks.run_checks(features, splits, codec, budget=True)
+    assert "400 feature values, over a training run's budget of 399" in \
+        cut["label_issues"]["skipped"] and "transferkit inspect" in cut["label_issues"]["skipped"]
+    assert "50 examples, over a training run's budget of 49" in cut["duplicates"]["skipped"]
+    assert cut["balance"]["train"]["counts"] == {"a": 20, "b": 20}  # balance is always cheap
+    line = checks.summary_line(cut)
+    assert "label issues not checked" in line and "near-duplicates not checked" in line
+    assert "over a training run&#x27;s budget" in render_checks(cut, "text", None)  # escaped
+    assert "flagged" in checks.run_checks(features, splits, codec)["label_issues"]  # inspect

@@ -124,7 +124,8 @@ def test_the_report_section_says_what_is_missing(tmp_path):
     from transferkit.common.output.report.inputs import RunInputs
 
     run = RunInputs(run_dir=tmp_path)
-    assert "--data-checks true" in data_checks_section(run, tmp_path)
+    assert "--data-checks false" in data_checks_section(run, tmp_path)
+    assert "transferkit inspect" in data_checks_section(run, tmp_path)
     (tmp_path / "data_checks.json").write_text(json.dumps({"skipped": "no cached features"}))
     assert "data checks skipped: no cached features" in data_checks_section(run, tmp_path)
 

@@ -24,9 +24,9 @@ def data_checks_section(run: RunInputs, out: Path) -> str:
     """The section of ``report.html``: ``data_checks.json`` of the run, drawn."""
     path = run.run_dir / "data_checks.json"
     if not path.is_file():
-        return markup.note("no data_checks.json: train with --data-checks true (off by "
-                           "default: it can cost as much as phase 1), or run transferkit "
-                           "inspect on the data")
+        return markup.note("no data_checks.json: this run was trained with --data-checks "
+                           "false (or by a version without them); transferkit inspect runs "
+                           "the checks on the data")
     checks = read_json(path)
     if "skipped" in checks:
         return markup.note(f"data checks skipped: {checks['skipped']}")
@@ -79,6 +79,8 @@ def _labels(labels: dict, domain: str, out: Path, root) -> list[str]:
 def _duplicates(dup: dict, domain: str, out: Path, root) -> list[str]:
     if not dup:
         return []
+    if "skipped" in dup:
+        return ["<h3>Near-duplicates and leakage</h3>", markup.missing(dup["skipped"])]
     groups = [[f"{g['a']} × {g['b']}" if g["leakage"] else f"inside {g['a']}",
                "leakage" if g["leakage"] and g["pairs"] else "", g["pairs"]]
               for g in dup["groups"]]
