@@ -17,7 +17,7 @@ import numpy as np
 
 from transferkit.common.data.balance import class_balance
 from transferkit.common.inspect.duplicates import THRESHOLD, near_duplicates
-from transferkit.common.inspect.labels import FOLDS, label_issues
+from transferkit.common.inspect.labels import FOLDS, label_issues, multilabel_label_issues
 
 SPLITS = ("train", "validation", "test")
 LIMIT = 1000  # rows kept per list in the JSON (all are counted)
@@ -56,9 +56,9 @@ def run_checks(features: dict, splits, codec, *, seed: int = 0, folds: int = FOL
     if codec.task == "multiclass":
         out["balance"] = {s: class_balance(codec.names, codec.encode(getattr(splits, s).labels))
                           for s in names}
-    if codec.task != "multiclass":
-        out["label_issues"] = {"skipped": f"label issues are checked for multiclass data only, "
-                                          f"not {codec.task}"}
+    if codec.task not in ("multiclass", "multilabel"):
+        out["label_issues"] = {"skipped": f"label issues are checked for multiclass and "
+                                          f"multi-label data, not {codec.task}"}
     elif budget and values > LABEL_BUDGET:
         out["label_issues"] = {"skipped": _over(f"{values:,} feature values", LABEL_BUDGET)}
     else:
@@ -80,27 +80,44 @@ def _label_section(features, splits, codec, names, seed, folds, limit) -> dict:
     where = [(s, i) for s in names for i in range(len(getattr(splits, s)))]
     x = np.concatenate([np.asarray(features[s], np.float32).reshape(len(features[s]), -1)
                         for s in names])
-    y = np.concatenate([codec.encode(getattr(splits, s).labels) for s in names]).astype(int)
+    y = np.concatenate([codec.encode(getattr(splits, s).labels) for s in names])
+    multi = codec.task == "multilabel"
     try:
-        found = label_issues(x, y, codec.num_outputs, folds=folds, seed=seed)
+        found = (multilabel_label_issues(x, y, folds=folds, seed=seed) if multi else
+                 label_issues(x, y.astype(int), codec.num_outputs, folds=folds, seed=seed))
     except ValueError as exc:
         return {"skipped": str(exc)}
     rows = []
     for k in found.ranked[:limit]:
         split, i = where[k]
-        p = found.probabilities[k]
         rows.append({"split": split, "index": i, "item": _item(getattr(splits, split).items[i]),
-                     "given": codec.names[y[k]], "suggested": codec.names[int(p.argmax())],
-                     "p_given": round(float(p[y[k]]), 4), "quality": round(float(
-                         found.quality[k]), 4)})
+                     **_judged(codec, y[k], found.probabilities[k]),
+                     "quality": round(float(found.quality[k]), 4)})
     by_split = {s: int(sum(1 for k in found.ranked if where[k][0] == s)) for s in names}
-    return {"method": "cleanlab.filter.find_label_issues (prune_by_noise_rate) on out-of-fold "
-                      "probabilities of a logistic regression on standardised features, "
-                      "ranked by self-confidence",
+    method = ("cleanlab.multilabel_classification.filter.find_label_issues on out-of-fold "
+              "probabilities of one logistic regression per label" if multi else
+              "cleanlab.filter.find_label_issues (prune_by_noise_rate) on out-of-fold "
+              "probabilities of a logistic regression")
+    return {"method": method + " on standardised features, ranked by self-confidence",
             "examples": len(y), "folds": found.folds, "C": found.C,
             "oof_accuracy": round(found.accuracy, 4), "flagged": len(found.ranked),
             "flagged_fraction": round(len(found.ranked) / max(1, len(y)), 4),
             "by_split": by_split, "ranked": rows}
+
+
+def _judged(codec, given, p) -> dict:
+    """Given and suggested label(s) and the out-of-fold probability of the given one (for
+    multi-label data: of the whole given set, labels independent)."""
+    if codec.task != "multilabel":
+        return {"given": codec.names[int(given)], "suggested": codec.names[int(p.argmax())],
+                "p_given": round(float(p[int(given)]), 4)}
+    on = np.asarray(given) > 0.5
+
+    def names(mask):
+        return codec.separator.join(n for n, m in zip(codec.names, mask) if m) or "(none)"
+
+    return {"given": names(on), "suggested": names(p >= 0.5),
+            "p_given": round(float(np.prod(np.where(on, p, 1 - p))), 4)}
 
 
 def _duplicate_section(features, splits, codec, threshold, limit) -> dict:

@@ -131,3 +131,56 @@ def _normalised(p: np.ndarray) -> np.ndarray:
     """Rows that sum to 1 with no exact zero (a class absent from a fold's fit scored 0)."""
     p = np.clip(p, 1e-12, None)
     return p / p.sum(axis=1, keepdims=True)
+
+
+def multilabel_label_issues(features, multi_hot, *, folds: int = FOLDS, C: float = DEFAULT_C,
+                            seed: int = 0) -> LabelIssues:
+    """The multi-label check: out-of-fold per-class probabilities of one-vs-rest logistic
+    regressions (k-fold, shuffled), then cleanlab's multi-label filter and ranking.
+
+    Args:
+        features: ``[n, d]`` cached features.
+        multi_hot: ``[n, n_classes]`` given labels, 0/1.
+        folds: Cross-fitting folds.
+        C: Inverse L2 strength of every per-class regression.
+        seed: Seed of the folds.
+
+    Raises:
+        ValueError: fewer than 2 examples per fold.
+    """
+    from cleanlab.multilabel_classification.filter import find_label_issues
+    from cleanlab.multilabel_classification.rank import get_label_quality_scores
+
+    y = np.asarray(multi_hot) > 0.5
+    if len(y) < 2 * folds:
+        raise ValueError(f"label issues need at least {2 * folds} examples")
+    p = out_of_fold_multilabel(features, y, folds=folds, C=C, seed=seed)
+    given = [list(np.flatnonzero(row)) for row in y]
+    quality = get_label_quality_scores(given, p)
+    ranked = np.asarray(find_label_issues(given, p, return_indices_ranked_by="self_confidence",
+                                          n_jobs=1), dtype=int)
+    flagged = np.zeros(len(y), dtype=bool)
+    flagged[ranked] = True
+    return LabelIssues(probabilities=p, quality=np.asarray(quality), flagged=flagged,
+                       ranked=ranked, folds=folds, C=float(C),
+                       accuracy=float(((p >= 0.5) == y).all(axis=1).mean()))
+
+
+def out_of_fold_multilabel(features, y, *, folds: int, C: float, seed: int) -> np.ndarray:
+    """``[n, n_classes]`` probability of each label from regressions fitted without the
+    example; a label constant in a fold's fitting part gets that constant."""
+    from sklearn.model_selection import KFold
+
+    x = np.asarray(features, dtype=np.float32).reshape(len(y), -1)
+    out = np.zeros(y.shape)
+    for fit_idx, score_idx in KFold(folds, shuffle=True, random_state=seed).split(x):
+        for k in range(y.shape[1]):
+            target = y[fit_idx, k]
+            if target.all() or not target.any():
+                out[score_idx, k] = float(target[0])
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = _logistic(C).fit(x[fit_idx], target)
+            out[score_idx, k] = model.predict_proba(x[score_idx])[:, 1]
+    return np.clip(out, 1e-6, 1 - 1e-6)

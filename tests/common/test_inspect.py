@@ -124,18 +124,36 @@ def test_balance_counts_warns_on_skew_and_gives_the_balanced_weights():
     assert "classes skewed in train" in summary_line(checks)
 
 
-def test_multilabel_data_gets_duplicates_but_no_label_check():
+def test_multilabel_data_gets_duplicates_and_a_label_check_that_finds_flips():
+    from transferkit.common.data.domain import Examples
     from transferkit.common.data.labels import LabelCodec
+    from transferkit.common.data.splits import Splits
     from transferkit.common.inspect.checks import run_checks
 
-    train = [["x"], ["y"], ["x", "y"]] * 10
-    splits, features = _splits({"train": train, "validation": [["x"]] * 5})
-    features["validation"][0] = features["train"][2]  # a leaked copy
-    checks = run_checks(features, splits, LabelCodec.fit(train, "multilabel"))
-    assert "multiclass data only" in checks["label_issues"]["skipped"] and "balance" not in checks
+    rng = np.random.default_rng(0)
+    n = 400  # C = 0.01 is strong on a few hundred examples: fewer blur the flips
+    on = rng.random((n, 2)) < 0.5  # label x follows feature 0, label y feature 1
+    x = np.concatenate([np.where(on, 2.0, -2.0) + rng.normal(0, 0.5, (n, 2)),
+                        rng.normal(size=(n, 6))], axis=1)
+    flipped = rng.choice(n, 12, replace=False)
+    given = on.copy()
+    given[flipped, 0] = ~given[flipped, 0]  # label x wrong on 12 examples
+    labels = [[name for name, m in zip("xy", row) if m] for row in given]
+    train = Examples(items=tuple(f"train/{i}.png" for i in range(n)), labels=tuple(labels))
+    val = Examples(items=("validation/0.png",), labels=(labels[2],))
+    features = {"train": x, "validation": x[2:3]}  # a leaked copy of train/2
+    checks = run_checks(features, Splits(train=train, validation=val),
+                        LabelCodec.fit(labels, "multilabel"))
+    found = checks["label_issues"]
+    assert "multilabel_classification" in found["method"] and found["examples"] == n + 1
+    top = {r["index"] for r in found["ranked"][:12] if r["split"] == "train"}
+    assert len(top & set(flipped.tolist())) >= 10  # chance: 12 * 12 / 401 = 0.4
+    row = next(r for r in found["ranked"] if r["index"] == flipped[0] and r["split"] == "train")
+    assert row["given"] == "|".join(c for c, m in zip("xy", given[flipped[0]]) if m) or "(none)"
+    assert row["p_given"] < 0.5 and "balance" not in checks
     leak = next(g for g in checks["duplicates"]["groups"] if g["b"] == "validation"
                 and g["a"] == "train")
-    assert leak["rows"][0]["a_item"] == "train/2.png" and leak["rows"][0]["a_label"] == "x|y"
+    assert leak["rows"][0]["a_item"] == "train/2.png"
 
 
 def test_a_training_runs_checks_keep_to_their_budget_and_say_what_they_skipped(monkeypatch):
