@@ -140,7 +140,10 @@ def run_config(data, **train):
     from transferkit.common.config import (BackboneConfig, DataConfig, HeadConfig, RunConfig,
                                            TrainConfig)
 
-    defaults = dict(epochs=30, batch_size=16, learning_rate=3e-2, early_stopping_patience=0)
+    # data checks (on by default) are tested on colour_run, the CLI and the recipes; these
+    # runs, in-process and in the kill/distribute workers, test other things
+    defaults = dict(epochs=30, batch_size=16, learning_rate=3e-2, early_stopping_patience=0,
+                    data_checks=False)
     return RunConfig(domain="vision", backbone=BackboneConfig(TINY, None),
                      head=HeadConfig(dropout=0.0),
                      train=TrainConfig(**{**defaults, **train}),
