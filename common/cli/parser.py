@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="side-by-side table of runs' configs and metrics")
     p.add_argument("run_dirs", nargs="+", metavar="RUN")
     p = sub.add_parser("backbones", help="table of registered backbones: input, feature size, "
-                       "parameters, weights on this machine")
+                       "parameters, weights on this machine, phase-2 LR")
     p.add_argument("--domain")
     p.add_argument("--no-sizes", action="store_true", help="skip feature size and parameter "
                    "count (measured once by building each architecture, then cached)")
