@@ -79,11 +79,16 @@ def out_of_fold_probabilities(features, targets, n_classes: int, *, folds: int =
 
 
 def _logistic(C: float):
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=MAX_ITER, tol=TOL))
+    return make_pipeline(StandardScaler(), _regression(C))
+
+
+def _regression(C: float):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=MAX_ITER, tol=TOL)
 
 
 def usable_folds(targets, folds: int = FOLDS) -> int:
@@ -117,14 +122,18 @@ def label_issues(features, targets, n_classes: int, *, folds: int = FOLDS,
         raise ValueError("label issues need at least 2 examples of every class")
     p = out_of_fold_probabilities(features, y, n_classes, folds=k, C=C, seed=seed)
     p = _normalised(p)
-    quality = get_label_quality_scores(y, p)
-    ranked = np.asarray(find_label_issues(y, p, return_indices_ranked_by="self_confidence",
-                                          n_jobs=1), dtype=int)
-    flagged = np.zeros(len(y), dtype=bool)
+    ranked = find_label_issues(y, p, return_indices_ranked_by="self_confidence", n_jobs=1)
+    return _found(p, get_label_quality_scores(y, p), ranked, k, C,
+                  accuracy=float((p.argmax(axis=1) == y).mean()))
+
+
+def _found(p, quality, ranked, folds: int, C: float, accuracy: float) -> LabelIssues:
+    """:class:`LabelIssues` from cleanlab's ranked indices (the flagged set) and scores."""
+    ranked = np.asarray(ranked, dtype=int)
+    flagged = np.zeros(len(p), dtype=bool)
     flagged[ranked] = True
     return LabelIssues(probabilities=p, quality=np.asarray(quality), flagged=flagged,
-                       ranked=ranked, folds=k, C=float(C),
-                       accuracy=float((p.argmax(axis=1) == y).mean()))
+                       ranked=ranked, folds=folds, C=float(C), accuracy=accuracy)
 
 
 def _normalised(p: np.ndarray) -> np.ndarray:
@@ -156,24 +165,22 @@ def multilabel_label_issues(features, multi_hot, *, folds: int = FOLDS, C: float
         raise ValueError(f"label issues need at least {2 * folds} examples")
     p = out_of_fold_multilabel(features, y, folds=folds, C=C, seed=seed)
     given = [list(np.flatnonzero(row)) for row in y]
-    quality = get_label_quality_scores(given, p)
-    ranked = np.asarray(find_label_issues(given, p, return_indices_ranked_by="self_confidence",
-                                          n_jobs=1), dtype=int)
-    flagged = np.zeros(len(y), dtype=bool)
-    flagged[ranked] = True
-    return LabelIssues(probabilities=p, quality=np.asarray(quality), flagged=flagged,
-                       ranked=ranked, folds=folds, C=float(C),
-                       accuracy=float(((p >= 0.5) == y).all(axis=1).mean()))
+    ranked = find_label_issues(given, p, return_indices_ranked_by="self_confidence", n_jobs=1)
+    return _found(p, get_label_quality_scores(given, p), ranked, folds, C,
+                  accuracy=float(((p >= 0.5) == y).all(axis=1).mean()))
 
 
 def out_of_fold_multilabel(features, y, *, folds: int, C: float, seed: int) -> np.ndarray:
     """``[n, n_classes]`` probability of each label from regressions fitted without the
     example; a label constant in a fold's fitting part gets that constant."""
     from sklearn.model_selection import KFold
+    from sklearn.preprocessing import StandardScaler
 
     x = np.asarray(features, dtype=np.float32).reshape(len(y), -1)
     out = np.zeros(y.shape)
     for fit_idx, score_idx in KFold(folds, shuffle=True, random_state=seed).split(x):
+        scaler = StandardScaler().fit(x[fit_idx])  # once per fold, shared by every label
+        fit_x, score_x = scaler.transform(x[fit_idx]), scaler.transform(x[score_idx])
         for k in range(y.shape[1]):
             target = y[fit_idx, k]
             if target.all() or not target.any():
@@ -181,6 +188,6 @@ def out_of_fold_multilabel(features, y, *, folds: int, C: float, seed: int) -> n
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = _logistic(C).fit(x[fit_idx], target)
-            out[score_idx, k] = model.predict_proba(x[score_idx])[:, 1]
+                model = _regression(C).fit(fit_x, target)
+            out[score_idx, k] = model.predict_proba(score_x)[:, 1]
     return np.clip(out, 1e-6, 1 - 1e-6)

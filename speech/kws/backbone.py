@@ -54,8 +54,8 @@ def kws_classifier(weights=NAME) -> keras.Model:
 @register_backbone(NAME, domain="speech", contract=CONTRACT, weight_sources=(NAME,),
                    licence="Zlib", groups=("Conv1", "block_1_", "block_3_", "block_6_",
                                            "block_10_", "block_13_", "block_16_"),
-                   # phase 2 at 1e-3: +6.3 pt over phase 1 on unseen espeak voices (3 seeds),
-                   # 1e-4 +1.8 (benchmarks/fine_tune_strategies.py --domain speech)
+                   # phase 2 at 1e-3: +6.0 pt over phase 1 on unseen espeak voices (5 seeds),
+                   # 1e-4 +1.9 (benchmarks/fine_tune_strategies.py --domain speech)
                    fine_tune_lr=1e-3,
                    description="keyword-spotting MobileNetV2 (Speech Commands)"
                    " with the TFLM microfrontend inside; 1.2 s @ 16 kHz -> 384-d")
